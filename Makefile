@@ -1,0 +1,44 @@
+# Icebox: `make run` serves the app with demo data, `make test` runs the test suite.
+# Both first run scripts/bootstrap.sh (Debian packages, PostgreSQL + PostGIS, .venv);
+# everything is idempotent, so re-running is fast.
+.PHONY: help bootstrap run test
+
+PY := .venv/bin/python
+DATABASE_URL ?= postgis://icebox:icebox@127.0.0.1:5432/icebox
+export DATABASE_URL
+
+# Environment of `make run` (each can be overridden from the environment or the command line).
+run: export DEBUG ?= 0
+run: export ALLOWED_HOSTS ?= 127.0.0.1,localhost
+run: export ICEBOX_DATA_DIR ?= $(CURDIR)/var
+ifndef SECRET_KEY
+run: var/secret_key
+run: export SECRET_KEY = $(shell cat var/secret_key 2>/dev/null)
+endif
+
+help:
+	@echo "make run        set up, migrate, load demo data, serve on http://127.0.0.1:8000"
+	@echo "make test       set up, run the pytest suite (extra args: PYTEST_ARGS='-k foo')"
+	@echo "make bootstrap  set up only"
+
+bootstrap:
+	@bash scripts/bootstrap.sh
+
+var/secret_key:
+	@mkdir -p var
+	@(umask 077 && head -c 48 /dev/urandom | base64 | tr -d '\n+/=' > $@.tmp) && mv $@.tmp $@
+	@echo "generated $@ (SECRET_KEY for make run)"
+
+run: bootstrap
+	@mkdir -p "$$ICEBOX_DATA_DIR"
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py icebox_demo
+	$(PY) manage.py collectstatic --noinput
+# --- background worker: start it here (in the background, before gunicorn) ---
+	exec .venv/bin/gunicorn icebox.wsgi:application --bind 127.0.0.1:8000 --workers 2 --access-logfile -
+
+# pytest exits 5 when it collected no tests: that must fail, and say so.
+test: bootstrap
+	@echo "$(PY) -m pytest $(PYTEST_ARGS)"
+	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "make test: FAILED: pytest collected no tests" >&2; fi; exit $$rc

@@ -1,0 +1,26 @@
+from django.contrib.gis.db import models
+
+
+class Feature(models.Model):
+    """One site (or, later, one fault trace or source area) of an artifact.
+
+    The table is partitioned by artifact: each artifact's rows sit in a partition of their own,
+    built by `geo.loading` with COPY and indexed after loading, attached to the parent in the
+    same transaction. Queries for one artifact touch only its partition and its small GiST index,
+    however many artifacts the database holds, and deleting an artifact drops a table instead of
+    deleting rows. The table is created by migration SQL, hence `managed = False`.
+    """
+
+    pk = models.CompositePrimaryKey("artifact_id", "idx")
+    # DO_NOTHING: Django must not collect a million rows to delete them one by one;
+    # `icebox.services.artifact_delete` drops the partition.
+    artifact = models.ForeignKey("icebox.Artifact", on_delete=models.DO_NOTHING, related_name="+")
+    # The site's row index in the original file (0 = first data row).
+    idx = models.IntegerField()
+    geom = models.GeometryField(srid=4326)
+    # Every data column under its original header name, with the file's value.
+    properties = models.JSONField()
+
+    class Meta:
+        managed = False
+        db_table = "geo_feature"

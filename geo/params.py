@@ -1,0 +1,95 @@
+"""Parsing of the spatial query parameters (`bbox`, `tile`, `region`) into geometries.
+
+Each parser fails fast with a message saying what is wrong, in the order the user wrote it:
+bbox is always minlon,minlat,maxlon,maxlat.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+from django.contrib.gis.gdal import GDALException
+from django.contrib.gis.geos import GEOSException, GEOSGeometry, MultiPolygon, Polygon
+
+from geo.tiles import tile_bounds
+from icebox.exceptions import InvalidParameter
+
+# A region arrives in a query string; beyond this it is an abuse, not a region.
+MAX_REGION_CHARS = 200_000
+MAX_REGION_VERTICES = 10_000
+
+
+def parse_bbox(text: str, *, name: str = "bbox") -> list[Polygon]:
+    """The envelopes to intersect: one, or two when the box crosses the antimeridian (minlon > maxlon)."""
+    parts = text.split(",")
+    if len(parts) != 4:
+        raise InvalidParameter(f"{name} must be minlon,minlat,maxlon,maxlat (4 numbers), got {len(parts)} value(s)")
+    try:
+        minlon, minlat, maxlon, maxlat = (float(p) for p in parts)
+    except ValueError:
+        raise InvalidParameter(f"{name} must be 4 numbers minlon,minlat,maxlon,maxlat, got {text!r}") from None
+    for label, raw, value, limit in zip(("minlon", "minlat", "maxlon", "maxlat"), parts, (minlon, minlat, maxlon, maxlat), (180, 90, 180, 90)):
+        if not math.isfinite(value) or abs(value) > limit:
+            raise InvalidParameter(f"{name}: {label}={raw.strip()} is outside -{limit}..{limit}")
+    if minlat > maxlat:
+        raise InvalidParameter(f"{name}: minlat {minlat} is greater than maxlat {maxlat}")
+    if minlon <= maxlon:
+        return [_envelope(minlon, minlat, maxlon, maxlat)]
+    return [_envelope(minlon, minlat, 180.0, maxlat), _envelope(-180.0, minlat, maxlon, maxlat)]
+
+
+def parse_tile(text: str) -> Polygon:
+    parts = text.split("/")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        raise InvalidParameter(f"tile must be z/x/y with three non-negative integers, got {text!r}")
+    z, x, y = (int(p) for p in parts)
+    try:
+        return _envelope(*tile_bounds(z, x, y))
+    except ValueError as exc:
+        raise InvalidParameter(f"tile: {exc}") from None
+
+
+def parse_region(text: str) -> GEOSGeometry:
+    """A Polygon or MultiPolygon in lon/lat, as WKT or as GeoJSON (a geometry, or a Feature holding one)."""
+    if len(text) > MAX_REGION_CHARS:
+        raise InvalidParameter(f"region is {len(text)} characters long; the limit is {MAX_REGION_CHARS}")
+    stripped = text.strip()
+    if not stripped:
+        raise InvalidParameter("region is empty: give a WKT or GeoJSON polygon")
+    try:
+        if stripped.startswith("{"):
+            data = json.loads(stripped)
+            if isinstance(data, dict) and data.get("type") == "Feature":
+                data = data.get("geometry")
+            if not isinstance(data, dict) or data.get("type") not in ("Polygon", "MultiPolygon"):
+                kind = data.get("type") if isinstance(data, dict) else type(data).__name__
+                raise InvalidParameter(f"region must be a Polygon or MultiPolygon (or a Feature holding one), got {kind!r}")
+            geom = GEOSGeometry(json.dumps(data))
+        else:
+            geom = GEOSGeometry(stripped)
+    except InvalidParameter:
+        raise
+    except (GEOSException, GDALException, ValueError, TypeError) as exc:
+        raise InvalidParameter(f"region is neither valid WKT nor GeoJSON: {exc}") from None
+    if not isinstance(geom, (Polygon, MultiPolygon)):
+        raise InvalidParameter(f"region must be a Polygon or MultiPolygon, got a {geom.geom_type}")
+    if geom.srid not in (None, 4326):
+        raise InvalidParameter(f"region must be in lon/lat (EPSG:4326), got SRID {geom.srid}")
+    if geom.num_points > MAX_REGION_VERTICES:
+        raise InvalidParameter(f"region has {geom.num_points} vertices; the limit is {MAX_REGION_VERTICES}")
+    if geom.empty:
+        raise InvalidParameter("region is empty")
+    minlon, minlat, maxlon, maxlat = geom.extent
+    if minlon < -180 or maxlon > 180 or minlat < -90 or maxlat > 90:
+        raise InvalidParameter("region has coordinates outside -180..180 / -90..90: is it lon/lat?")
+    if not geom.valid:
+        raise InvalidParameter(f"region is not a valid polygon: {geom.valid_reason}")
+    geom.srid = 4326
+    return geom
+
+
+def _envelope(minlon: float, minlat: float, maxlon: float, maxlat: float) -> Polygon:
+    poly = Polygon.from_bbox((minlon, minlat, maxlon, maxlat))
+    poly.srid = 4326
+    return poly

@@ -1,0 +1,33 @@
+"""The one place where domain errors become HTTP responses (DRF's EXCEPTION_HANDLER)."""
+
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from geo.parsers import ParseError
+from icebox.exceptions import InvalidFile, InvalidParameter, NotFound
+
+_STATUS = {
+    InvalidParameter: status.HTTP_400_BAD_REQUEST,
+    InvalidFile: status.HTTP_400_BAD_REQUEST,
+    ParseError: status.HTTP_400_BAD_REQUEST,
+    NotFound: status.HTTP_404_NOT_FOUND,
+}
+
+
+def _status_for(exc: Exception) -> int | None:
+    for cls in type(exc).__mro__:
+        if cls in _STATUS:
+            return _STATUS[cls]
+    return None
+
+
+def exception_handler(exc, context):
+    code = _status_for(exc)
+    if code is None:
+        return drf_exception_handler(exc, context)
+    if isinstance(exc, ParseError):
+        body = {"detail": str(exc), "code": "invalid_file", "file": exc.file_name, "line": exc.line}
+    else:
+        body = {"detail": exc.message, "code": exc.code}
+    return Response(body, status=code)

@@ -1,0 +1,30 @@
+"""Domain errors: what went wrong, in words a user can act on, with no notion of HTTP.
+
+`icebox.api_errors` maps them (and `geo.parsers.ParseError`) to status codes in one table.
+"""
+
+
+class IceboxError(Exception):
+    code = "error"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidParameter(IceboxError):
+    """A query or form parameter that cannot be understood."""
+
+    code = "invalid_parameter"
+
+
+class InvalidFile(IceboxError):
+    """An uploaded file refused before parsing (too large, missing)."""
+
+    code = "invalid_file"
+
+
+class NotFound(IceboxError):
+    """Absent, or not the current user's: the two are deliberately indistinguishable."""
+
+    code = "not_found"

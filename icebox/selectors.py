@@ -1,0 +1,29 @@
+"""Reads of artifacts, always scoped to the user inside the query."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from icebox.exceptions import InvalidParameter, NotFound
+from icebox.models import Artifact, ArtifactFile, ArtifactType
+
+
+def artifact_list(*, user, artifact_type: str | None = None) -> QuerySet:
+    qs = Artifact.objects.filter(owner=user)
+    if artifact_type is not None:
+        if artifact_type not in ArtifactType.values:
+            raise InvalidParameter(f"artifact_type must be one of {', '.join(ArtifactType.values)}; got {artifact_type!r}")
+        qs = qs.filter(artifact_type=artifact_type)
+    return qs
+
+
+def artifact_get(*, user, artifact_id) -> Artifact:
+    """The user's artifact; another user's is NotFound, exactly like a missing one."""
+    try:
+        return Artifact.objects.filter(owner=user).get(pk=artifact_id)
+    except (Artifact.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"artifact {artifact_id} not found") from None
+
+
+def artifact_bytes(*, artifact: Artifact) -> bytes:
+    return bytes(ArtifactFile.objects.values_list("data", flat=True).get(artifact=artifact))

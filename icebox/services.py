@@ -1,0 +1,55 @@
+"""Writes: every change to artifacts goes through these functions, each all or nothing."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import PurePath
+
+from django.conf import settings
+from django.db import transaction
+
+from geo.loading import drop_features, load_features
+from geo.parsers import Table, read_upload
+from icebox.exceptions import InvalidFile, InvalidParameter
+from icebox.models import Artifact, ArtifactFile
+
+CSV_CONTENT_TYPE = "text/csv"
+
+
+def artifact_upload(*, owner, file_name: str, data: bytes, name: str | None = None) -> list[Artifact]:
+    """Parse an engine CSV, or a zip of them, and store one artifact per CSV for `owner`."""
+    if len(data) > settings.ICEBOX_MAX_UPLOAD_BYTES:
+        raise InvalidFile(f"{file_name}: {len(data)} bytes is over the upload limit of {settings.ICEBOX_MAX_UPLOAD_BYTES} bytes")
+    tables = read_upload(file_name, data, max_uncompressed=settings.ICEBOX_MAX_UNCOMPRESSED_BYTES)
+    if name is not None and len(tables) != 1:
+        raise InvalidParameter(f"name can only be given for a single CSV; {file_name} holds {len(tables)} files")
+    with transaction.atomic():
+        return [artifact_create(owner=owner, table=table, name=name) for table in tables]
+
+
+def artifact_create(*, owner, table: Table, name: str | None = None, metadata: dict | None = None) -> Artifact:
+    """Store one parsed table: the artifact row, its bytes and its features, in one transaction."""
+    with transaction.atomic():
+        artifact = Artifact.objects.create(
+            owner=owner,
+            artifact_type=table.artifact_type,
+            name=(name or PurePath(table.file_name).stem)[:255],
+            file_name=table.file_name[:255],
+            content_type=CSV_CONTENT_TYPE,
+            size=len(table.data),
+            sha256=hashlib.sha256(table.data).hexdigest(),
+            metadata={**table.metadata, **(metadata or {}), "columns": [c.as_dict() for c in table.columns]},
+        )
+        ArtifactFile.objects.create(artifact=artifact, data=table.data)
+        loaded = load_features(artifact_id=artifact.pk, table=table)
+        artifact.feature_count = loaded.count
+        artifact.bbox = loaded.bbox
+        artifact.save(update_fields=["feature_count", "bbox"])
+    return artifact
+
+
+def artifact_delete(*, artifact: Artifact) -> None:
+    """Remove the artifact, its bytes and its features."""
+    with transaction.atomic():
+        drop_features(artifact_id=artifact.pk)
+        artifact.delete()

@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.authtoken.views import obtain_auth_token
+
+from icebox import views
+
+urlpatterns = [
+    path("artifacts", views.ArtifactListView.as_view(), name="artifact-list"),
+    path("artifact/<int:artifact_id>", views.ArtifactDetailView.as_view(), name="artifact-detail"),
+    path("artifact/<int:artifact_id>/raw", views.ArtifactRawView.as_view(), name="artifact-raw"),
+    path("api/schema", SpectacularAPIView.as_view(), name="schema"),
+    path("api/token", obtain_auth_token, name="api-token"),
+    path("api-auth/", include("rest_framework.urls")),
+    path("admin/", admin.site.urls),
+]

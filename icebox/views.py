@@ -1,0 +1,113 @@
+"""HTTP views: parse the request, call one service or selector, answer."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from django.conf import settings
+from django.http import HttpResponse, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from geo.params import parse_bbox, parse_region, parse_tile
+from geo.selectors import artifact_features, feature_collection_chunks
+from icebox import selectors, services
+from icebox.exceptions import InvalidFile, InvalidParameter
+from icebox.serializers import ArtifactSerializer, ArtifactUploadResultSerializer, ArtifactUploadSerializer
+
+GEOJSON = "application/geo+json"
+
+
+class ArtifactListView(generics.GenericAPIView):
+    serializer_class = ArtifactSerializer
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        return selectors.artifact_list(user=self.request.user, artifact_type=self.request.query_params.get("artifact_type"))
+
+    @extend_schema(parameters=[OpenApiParameter("artifact_type", str, enum=["hazard_curve", "hazard_map", "uhs"])])
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(request={"multipart/form-data": ArtifactUploadSerializer}, responses={201: ArtifactUploadResultSerializer})
+    def post(self, request):
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise InvalidFile("no file: send the engine CSV or zip as the multipart field 'file'")
+        artifacts = services.artifact_upload(
+            owner=request.user, file_name=upload.name, data=_read_upload(upload), name=request.data.get("name")
+        )
+        body = {"artifacts": ArtifactSerializer(artifacts, many=True, context={"request": request}).data}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+def _read_upload(upload) -> bytes:
+    # Refuse before reading a huge body into memory.
+    if upload.size > settings.ICEBOX_MAX_UPLOAD_BYTES:
+        raise InvalidFile(f"{upload.name}: {upload.size} bytes is over the upload limit of {settings.ICEBOX_MAX_UPLOAD_BYTES} bytes")
+    return upload.read()
+
+
+_SPATIAL_PARAMETERS = [
+    OpenApiParameter("bbox", str, description="minlon,minlat,maxlon,maxlat: features intersecting the box"),
+    OpenApiParameter("tile", str, description="z/x/y: features inside that XYZ web map tile"),
+    OpenApiParameter("region", str, description="a WKT or GeoJSON (Multi)Polygon: features within it"),
+    OpenApiParameter("format", str, enum=["geojson", "raw"], description="raw: the original file"),
+]
+
+
+class ArtifactDetailView(APIView):
+    @extend_schema(parameters=_SPATIAL_PARAMETERS, responses={(200, GEOJSON): OpenApiTypes.OBJECT, (200, "text/csv"): OpenApiTypes.BINARY})
+    def get(self, request, artifact_id: int):
+        artifact = selectors.artifact_get(user=request.user, artifact_id=artifact_id)
+        fmt = request.query_params.get("format", "geojson")
+        if fmt == "raw":
+            return _raw_response(artifact)
+        if fmt != "geojson":
+            raise InvalidParameter(f"format must be geojson or raw, got {fmt!r}")
+        features = artifact_features(artifact_id=artifact.pk, **_spatial_filters(request.query_params))
+        return StreamingHttpResponse(feature_collection_chunks(features), content_type=GEOJSON)
+
+    @extend_schema(responses={204: OpenApiResponse(description="deleted")})
+    def delete(self, request, artifact_id: int):
+        services.artifact_delete(artifact=selectors.artifact_get(user=request.user, artifact_id=artifact_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ArtifactRawView(APIView):
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.BINARY})
+    def get(self, request, artifact_id: int):
+        return _raw_response(selectors.artifact_get(user=request.user, artifact_id=artifact_id))
+
+
+def _spatial_filters(params) -> dict:
+    filters = {}
+    envelopes = []
+    if "bbox" in params:
+        envelopes += parse_bbox(params["bbox"])
+    if "tile" in params:
+        if envelopes:
+            raise InvalidParameter("give either bbox or tile, not both")
+        envelopes.append(parse_tile(params["tile"]))
+    if envelopes:
+        filters["envelopes"] = envelopes
+    if "region" in params:
+        filters["region"] = parse_region(params["region"])
+    return filters
+
+
+def _raw_response(artifact) -> HttpResponse:
+    response = HttpResponse(selectors.artifact_bytes(artifact=artifact), content_type=artifact.content_type)
+    response["Content-Disposition"] = _attachment(artifact.file_name)
+    response["Content-Length"] = str(artifact.size)
+    return response
+
+
+def _attachment(file_name: str) -> str:
+    ascii_name = file_name.encode("ascii", "replace").decode().replace('"', "_")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(file_name)}"
