@@ -11,6 +11,10 @@ export DATABASE_URL
 run: export DEBUG ?= 0
 run: export ALLOWED_HOSTS ?= 127.0.0.1,localhost
 run: export ICEBOX_DATA_DIR ?= $(CURDIR)/var
+# make run serves plain HTTP on 127.0.0.1: session cookies cannot require HTTPS there.
+run: export ICEBOX_SECURE_COOKIES ?= 0
+# Tests need a key; this one signs nothing that outlives the test database.
+test: export SECRET_KEY ?= test-only-secret-key-not-for-production-use
 ifndef SECRET_KEY
 run: var/secret_key
 run: export SECRET_KEY = $(shell cat var/secret_key 2>/dev/null)

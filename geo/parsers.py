@@ -252,8 +252,10 @@ def _read_member(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, budget: int, 
 
 _BOM = b'\xef\xbb\xbf'
 _NON_SPACE = re.compile(rb'\S')
-# Header-level grammar; used once per file, never in the row loop.
-_FLOAT = r'[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?'
+# Header-level grammar; used once per file, never in the row loop. Header cells come from
+# uploads: every pattern here must match in linear time (no two quantifiers that can take the
+# same characters), or one crafted cell stalls the worker.
+_FLOAT = r'[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?'
 _FLOAT_RE = re.compile(_FLOAT)
 _IMT = r'[A-Z][A-Za-z0-9_]*(?:\([0-9.,eE+\-]+\))?'
 _IMT_RE = re.compile(_IMT)
@@ -270,7 +272,7 @@ _MIDDLE_RE = {
 }
 _ARTIFACT_OF = {'curve': 'hazard_curve', 'map': 'hazard_map', 'uhs': 'uhs'}
 # key=value pairs of the metadata cell: values as Python repr() writes them, or bare numbers.
-_PAIR_RE = re.compile(r"""\s*(?P<key>[A-Za-z_]\w*)\s*=\s*(?P<value>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^,'"]*?)\s*(?:,|$)""")
+_PAIR_RE = re.compile(r"""\s*(?P<key>[A-Za-z_]\w*)\s*=\s*(?P<value>'(?:[^'\\]|\\.)*'\s*|"(?:[^"\\]|\\.)*"\s*|[^,'"]*)(?:,|$)""")
 _ENGINE_RE = re.compile(r'OpenQuake engine (\S+)')
 
 
@@ -335,7 +337,7 @@ def _metadata_pairs(row: list[str], error) -> dict:
         match = _PAIR_RE.match(text, position)
         if not match or match.end() == position:
             raise error(f'cannot read the metadata row from {text[position:position + 40].strip()!r}', 1)
-        key, raw = match['key'], match['value']
+        key, raw = match['key'], match['value'].strip()
         if key in pairs:
             raise error(f'metadata key {key!r} given twice', 1)
         pairs[key] = _metadata_value(raw)

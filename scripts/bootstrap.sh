@@ -36,7 +36,9 @@ quietly() {
 }
 
 [[ $EUID -eq 0 ]] || die "run me as root (I install Debian packages and set up PostgreSQL)"
-command -v dpkg-query >/dev/null && command -v apt-get >/dev/null || die "this script expects Debian (dpkg/apt-get)"
+if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
+    die "this script expects Debian (dpkg-query, apt-get)"
+fi
 
 # ---------------------------------------------------------------- 1. packages
 APT_UPDATED=0

@@ -30,7 +30,6 @@ Engine processes run in their own session/process group and are killed as a grou
 from __future__ import annotations
 
 import atexit
-import functools
 import http.cookiejar
 import json
 import logging
@@ -213,12 +212,27 @@ def shared_job(name: str, ini: str = "job.ini") -> Path:
 # install
 
 
-@functools.lru_cache(maxsize=None)
+_venv_result: Path | EngineError | None = None
+
+
 def engine_venv() -> Path:
     """The engine's virtualenv, installed and warmed by ``scripts/oq-engine.sh install`` if needed.
 
-    Cached per process; the script itself returns in milliseconds when the venv is complete.
+    Cached per process, failures included (a failed install is not retried by every fixture);
+    the script itself returns in milliseconds when the venv is already complete.
     """
+    global _venv_result
+    if _venv_result is None:
+        try:
+            _venv_result = _install()
+        except EngineError as exc:
+            _venv_result = exc
+    if isinstance(_venv_result, EngineError):
+        raise _venv_result
+    return _venv_result
+
+
+def _install() -> Path:
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="icebox-oq-install-") as tmp:
         log_path = Path(tmp) / "install.log"
@@ -431,6 +445,9 @@ class EngineServer:
     every calc), the others level-0 users (they see only their own calcs). Calcs run with
     ``run_calc`` belong to the OS user (``root``).
 
+    ``port``: listen there instead of on a free port (e.g. to restart on the port of a server
+    that was killed). Logs go to ``<datadir>/logs/server-<mode>-<port>.log`` (``log_path``).
+
     Start waits until ``/v1/engine_version`` answers (PUBLIC) or until a login works
     (RESTRICTED; anonymous 403 if no users). ``stop()`` / exit: SIGTERM, then SIGKILL, to the
     server's whole process group (calcs it spawned included). ``kill()``: SIGKILL at once.
@@ -438,7 +455,7 @@ class EngineServer:
 
     def __init__(self, datadir: Path, *, restricted: bool = False,
                  users: Mapping[str, str] | None = None,
-                 superusers: Iterable[str] = ("admin",),
+                 superusers: Iterable[str] = ("admin",), port: int | None = None,
                  start_timeout: float = SERVER_START_TIMEOUT) -> None:
         if users and not restricted:
             raise ValueError("users= only makes sense with restricted=True")
@@ -449,6 +466,7 @@ class EngineServer:
         self.users: dict[str, str] = dict(users or {})
         self.superusers = frozenset(superusers)
         self.start_timeout = start_timeout
+        self.fixed_port = port
         self.port: int | None = None
         self.process: subprocess.Popen | None = None
         self.log_path: Path | None = None
@@ -476,8 +494,8 @@ class EngineServer:
         mode = "restricted" if self.restricted else "public"
         if self.restricted:
             self._setup_restricted(venv, env)
-        for attempt in range(3):  # a free port can be taken between bind-probe and listen
-            self.port = _free_port()
+        for _attempt in range(3):  # a free port can be taken between bind-probe and listen
+            self.port = self.fixed_port or _free_port()
             self.log_path = self.datadir / "logs" / f"server-{mode}-{self.port}.log"
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.log_path, "ab") as out:
@@ -491,6 +509,9 @@ class EngineServer:
                 self._wait_ready(t0 + self.start_timeout)
             except _PortTaken:
                 self._reap()
+                if self.fixed_port:
+                    raise _error(f"engine server: port {self.fixed_port} is already in use",
+                                 self.log_path) from None
                 continue
             except BaseException:
                 self.stop()

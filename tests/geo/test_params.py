@@ -78,3 +78,12 @@ def test_bad_region_is_refused_with_what_is_wrong(text, message):
 def test_oversized_region_is_refused():
     with pytest.raises(InvalidParameter, match="characters long"):
         parse_region("x" * 300_000)
+
+
+def test_region_accepts_a_geojson_multipolygon_with_holes():
+    region = parse_region(
+        '{"type":"MultiPolygon","coordinates":[[[[0,0],[4,0],[4,4],[0,4],[0,0]],[[1,1],[2,1],[2,2],[1,2],[1,1]]],'
+        '[[[10,10],[11,10],[11,11],[10,10]]]]}'
+    )
+    assert region.geom_type == "MultiPolygon"
+    assert region.area == pytest.approx(16 - 1 + 0.5)
