@@ -183,6 +183,7 @@ env)
     for v in OQ_DATADIR OQ_CONFIG_FILE MPLCONFIGDIR CI; do
         printf 'export %s=%q\n' "$v" "${!v}"
     done
+    # shellcheck disable=SC2016  # $PATH is expanded by the shell that evals this
     printf 'export PATH=%q:"$PATH"\n' "$VENV/bin"
     ;;
 prune)

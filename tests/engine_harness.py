@@ -445,8 +445,8 @@ class EngineServer:
     every calc), the others level-0 users (they see only their own calcs). Calcs run with
     ``run_calc`` belong to the OS user (``root``).
 
-    ``port``: listen there instead of on a free port (e.g. to restart on the port of a server
-    that was killed). Logs go to ``<datadir>/logs/server-<mode>-<port>.log`` (``log_path``).
+    ``port``: listen there instead of on a free port. ``start()`` again after ``stop()``/``kill()``
+    reuses the same port (same ``url``), e.g. for "engine comes back" tests. Logs go to ``<datadir>/logs/server-<mode>-<port>.log`` (``log_path``).
 
     Start waits until ``/v1/engine_version`` answers (PUBLIC) or until a login works
     (RESTRICTED; anonymous 403 if no users). ``stop()`` / exit: SIGTERM, then SIGKILL, to the
@@ -470,6 +470,7 @@ class EngineServer:
         self.port: int | None = None
         self.process: subprocess.Popen | None = None
         self.log_path: Path | None = None
+        self._log_offset = 0
         self.start_seconds: float | None = None
 
     # -- public API ---------------------------------------------------------------------------
@@ -486,8 +487,10 @@ class EngineServer:
         return self.process is not None and self.process.poll() is None
 
     def start(self) -> EngineServer:
-        if self.process is not None:
-            raise EngineError("server already started")
+        if self.running:
+            raise EngineError(f"server already running at {self.url}")
+        self.process = None  # a stopped/killed server can be started again, on the same port
+        port = self.fixed_port or self.port
         t0 = time.monotonic()
         venv = engine_venv()
         env = engine_env(self.datadir, restricted=self.restricted)
@@ -495,10 +498,11 @@ class EngineServer:
         if self.restricted:
             self._setup_restricted(venv, env)
         for _attempt in range(3):  # a free port can be taken between bind-probe and listen
-            self.port = self.fixed_port or _free_port()
+            self.port = port or _free_port()
             self.log_path = self.datadir / "logs" / f"server-{mode}-{self.port}.log"
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.log_path, "ab") as out:
+                self._log_offset = out.tell()
                 self.process = subprocess.Popen(
                     [str(venv / "bin" / "python"), "-m", "openquake.server.manage", "runserver",
                      f"127.0.0.1:{self.port}", "--noreload"],
@@ -509,8 +513,8 @@ class EngineServer:
                 self._wait_ready(t0 + self.start_timeout)
             except _PortTaken:
                 self._reap()
-                if self.fixed_port:
-                    raise _error(f"engine server: port {self.fixed_port} is already in use",
+                if port:
+                    raise _error(f"engine server: port {port} is already in use",
                                  self.log_path) from None
                 continue
             except BaseException:
@@ -613,8 +617,10 @@ class EngineServer:
         while True:
             rc = self.process.poll()
             if rc is not None:
-                if "already in use" in self.log_tail(20):
-                    raise _PortTaken()
+                with open(self.log_path, "rb") as fh:
+                    fh.seek(self._log_offset)
+                    if b"already in use" in fh.read():
+                        raise _PortTaken()
                 raise _error(f"engine server exited with code {rc} before answering",
                              self.log_path)
             try:
@@ -623,7 +629,7 @@ class EngineServer:
             except (ConnectionError, urllib.error.URLError, socket.timeout, TimeoutError):
                 pass
             if time.monotonic() > deadline:
-                raise _error(f"engine server did not answer within {self.start_timeout:.0f} s "
+                raise _error(f"engine server did not answer within {self.start_timeout:g} s "
                              f"on {self.url}", self.log_path)
             time.sleep(0.2)
 

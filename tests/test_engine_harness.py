@@ -224,11 +224,12 @@ def test_kill_takes_the_whole_group_down(datadir, calc_id, restricted_server):
         assert eh._group_alive(pgid) == []
         with pytest.raises(requests.ConnectionError):
             requests.get(f"{server.url}/v1/engine_version", timeout=5)
-    # and it comes back on the same port
-    with eh.EngineServer(datadir, port=server.port) as again:
-        assert again.url == server.url
-        assert requests.get(f"{again.url}/v1/calc/list", timeout=30).status_code == 200
-    assert not again.running
+        url = server.url
+        # and it comes back on the same port
+        server.start()
+        assert server.url == url
+        assert requests.get(f"{server.url}/v1/calc/list", timeout=30).status_code == 200
+    assert not server.running
     # the other servers are unaffected
     assert requests.get(f"{restricted_server.url}/v1/calc/list", timeout=30).status_code == 403
 
