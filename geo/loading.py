@@ -60,9 +60,20 @@ def load_features(*, artifact_id: int, table: Table) -> LoadResult:
     return LoadResult(count=stats.count, bbox=stats.bbox())
 
 
-def drop_features(*, artifact_id: int) -> None:
+def drop_features(*, artifact_id: int, lock_timeout_ms: int = 5000) -> None:
+    """Drop the artifact's partition; must run inside a transaction.
+
+    Dropping a partition locks the whole parent table exclusively, so it waits for every read of
+    any artifact in progress (a long GeoJSON stream) and every new read queues behind it. A lock
+    timeout bounds that stall: past it, the drop gives up with LockNotAvailable, the caller's
+    transaction rolls back, and the delete can be tried again.
+    """
+    if connection.get_autocommit():
+        raise RuntimeError("drop_features must run inside transaction.atomic()")
     with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{int(lock_timeout_ms)}ms"])
         cursor.execute(f"DROP TABLE IF EXISTS {connection.ops.quote_name(partition_name(artifact_id))}")
+        cursor.execute("SELECT set_config('lock_timeout', '0', true)")
 
 
 class _Stats:

@@ -8,13 +8,17 @@ class Feature(models.Model):
     built by `geo.loading` with COPY and indexed after loading, attached to the parent in the
     same transaction. Queries for one artifact touch only its partition and its small GiST index,
     however many artifacts the database holds, and deleting an artifact drops a table instead of
-    deleting rows. The table is created by migration SQL, hence `managed = False`.
+    deleting rows. The table is created by migration SQL (Django cannot declare partitioning);
+    the model stays managed so that test flushes truncate it with the artifacts it references.
     """
 
     pk = models.CompositePrimaryKey("artifact_id", "idx")
     # DO_NOTHING: Django must not collect a million rows to delete them one by one;
     # `icebox.services.artifact_delete` drops the partition.
-    artifact = models.ForeignKey("icebox.Artifact", on_delete=models.DO_NOTHING, related_name="+")
+    # No database constraint: attaching a partition would have to add the constraint to it, locking
+    # icebox_artifact against the concurrent imports that insert into it (a deadlock, see
+    # tests/icebox/test_services.py). The partition's CHECK and bound tie the rows to their artifact.
+    artifact = models.ForeignKey("icebox.Artifact", on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
     # The site's row index in the original file (0 = first data row).
     idx = models.IntegerField()
     geom = models.GeometryField(srid=4326)
@@ -22,5 +26,4 @@ class Feature(models.Model):
     properties = models.JSONField()
 
     class Meta:
-        managed = False
         db_table = "geo_feature"

@@ -6,11 +6,12 @@ import hashlib
 from pathlib import PurePath
 
 from django.conf import settings
-from django.db import transaction
+from django.db import OperationalError, transaction
+from psycopg2.errors import LockNotAvailable
 
 from geo.loading import drop_features, load_features
 from geo.parsers import Table, read_upload
-from icebox.exceptions import InvalidFile, InvalidParameter
+from icebox.exceptions import Busy, InvalidFile, InvalidParameter
 from icebox.models import Artifact, ArtifactFile
 
 CSV_CONTENT_TYPE = "text/csv"
@@ -50,6 +51,11 @@ def artifact_create(*, owner, table: Table, name: str | None = None, metadata: d
 
 def artifact_delete(*, artifact: Artifact) -> None:
     """Remove the artifact, its bytes and its features."""
-    with transaction.atomic():
-        drop_features(artifact_id=artifact.pk)
-        artifact.delete()
+    try:
+        with transaction.atomic():
+            drop_features(artifact_id=artifact.pk, lock_timeout_ms=settings.ICEBOX_DELETE_LOCK_TIMEOUT_MS)
+            artifact.delete()
+    except OperationalError as exc:
+        if not isinstance(exc.__cause__, LockNotAvailable):
+            raise
+        raise Busy(f"artifact {artifact.pk} is being read right now and could not be deleted; try again in a moment") from None

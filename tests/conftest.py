@@ -43,3 +43,20 @@ def other_client(other_user) -> APIClient:
 @pytest.fixture
 def anon_client(db) -> APIClient:
     return APIClient()
+
+
+@pytest.fixture(autouse=True)
+def _drop_feature_partitions_after_committing_tests(request):
+    """Tests that commit (transactional_db, live_server) end with a TRUNCATE, which empties the
+    feature partitions but cannot drop them; drop them so the next test starts from nothing."""
+    yield
+    marker = request.node.get_closest_marker("django_db")
+    committed = marker is not None and (marker.kwargs.get("transaction") or (marker.args and marker.args[0]))
+    if not committed and not {"transactional_db", "live_server"} & set(request.fixturenames):
+        return
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent = 'geo_feature'::regclass")
+        for (table,) in cursor.fetchall():
+            cursor.execute(f"DROP TABLE {table}")

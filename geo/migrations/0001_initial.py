@@ -3,7 +3,7 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 # The feature table is partitioned by artifact (see geo.models.Feature); Django cannot express
-# that, so the table is created here and the model is unmanaged.
+# that, so the table is created here, and Django only records the model's state.
 CREATE_FEATURE_TABLE = """
 CREATE TABLE geo_feature (
     artifact_id bigint NOT NULL REFERENCES icebox_artifact (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
@@ -22,16 +22,20 @@ class Migration(migrations.Migration):
     dependencies = [("icebox", "0001_initial")]
 
     operations = [
-        migrations.CreateModel(
-            name="Feature",
-            fields=[
-                ("pk", models.CompositePrimaryKey("artifact_id", "idx", blank=True, editable=False, primary_key=True, serialize=False)),
-                ("artifact", models.ForeignKey(on_delete=django.db.models.deletion.DO_NOTHING, related_name="+", to="icebox.artifact")),
-                ("idx", models.IntegerField()),
-                ("geom", django.contrib.gis.db.models.fields.GeometryField(srid=4326)),
-                ("properties", models.JSONField()),
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.CreateModel(
+                    name="Feature",
+                    fields=[
+                        ("pk", models.CompositePrimaryKey("artifact_id", "idx", blank=True, editable=False, primary_key=True, serialize=False)),
+                        ("artifact", models.ForeignKey(on_delete=django.db.models.deletion.DO_NOTHING, related_name="+", to="icebox.artifact")),
+                        ("idx", models.IntegerField()),
+                        ("geom", django.contrib.gis.db.models.fields.GeometryField(srid=4326)),
+                        ("properties", models.JSONField()),
+                    ],
+                    options={"db_table": "geo_feature"},
+                ),
             ],
-            options={"db_table": "geo_feature", "managed": False},
+            database_operations=[migrations.RunSQL(CREATE_FEATURE_TABLE, reverse_sql="DROP TABLE geo_feature CASCADE;")],
         ),
-        migrations.RunSQL(CREATE_FEATURE_TABLE, reverse_sql="DROP TABLE geo_feature CASCADE;"),
     ]
