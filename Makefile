@@ -46,3 +46,9 @@ test: bootstrap
 	@echo "$(PY) -m pytest $(PYTEST_ARGS)"
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "make test: FAILED: pytest collected no tests" >&2; fi; exit $$rc
+
+# Benchmark of the map reads against one SQL statement each (docs/maps.md): creates and drops
+# its own database (icebox_bench), a few minutes. Extra args: BENCH_ARGS='--runs 3'.
+.PHONY: bench
+bench: bootstrap
+	$(PY) bench/maps.py $(BENCH_ARGS)

@@ -156,6 +156,7 @@ class EngineClient:
         output_id: int,
         dest_dir: str | Path | None = None,
         export_type: str = "csv",
+        on_size: Callable[[int | None], None] | None = None,
         on_bytes: Callable[[int], None] | None = None,
     ) -> Download:
         """Stream the export of one output to a temporary file, never more than max_download_bytes."""
@@ -168,6 +169,8 @@ class EngineClient:
             announced = response.headers.get("Content-Length")
             if announced and announced.isdigit() and int(announced) > limit:
                 raise DownloadTooLarge(f"{what} at {self.base} is {announced} bytes, over the download limit of {limit} bytes")
+            if on_size is not None:
+                on_size(int(announced) if announced and announced.isdigit() else None)
             file_name = _file_name(response.headers.get("Content-Disposition"), f"output-{output_id}.{export_type}")
             handle = tempfile.NamedTemporaryFile(prefix="icebox-engine-", suffix=".download", dir=dest_dir, delete=False)
             path = Path(handle.name)
@@ -259,7 +262,9 @@ class EngineClient:
         if status == 404 and output_id is not None:
             raise CalcNotFound(f"engine at {self.base} answered 404 for output {output_id} of calc {calc_id}: no such output")
         if status == 404 and calc_id is not None:
-            raise CalcNotFound(f"engine at {self.base} answered 404 for calc {calc_id}: no such calculation")
+            # A RESTRICTED engine answers 404, not 403, for another engine user's calc.
+            visible = f" visible to user {self.server.username!r}" if self.server.username else ""
+            raise CalcNotFound(f"engine at {self.base} answered 404 for calc {calc_id}: no such calculation{visible}")
         if status in (401, 403):
             if self.server.username is None:
                 raise EngineForbidden(

@@ -12,7 +12,7 @@ import math
 from django.contrib.gis.geos import GEOSException, GEOSGeometry, LinearRing, MultiPolygon, Polygon
 
 from geo.tiles import tile_bounds
-from icebox.exceptions import InvalidParameter
+from icebox.exceptions import InvalidParameter, InvalidPropertyName
 
 # A region arrives in a query string; beyond this it is an abuse, not a region.
 MAX_REGION_CHARS = 200_000
@@ -106,3 +106,35 @@ def _envelope(minlon: float, minlat: float, maxlon: float, maxlat: float) -> Pol
     poly = Polygon.from_bbox((minlon, minlat, maxlon, maxlat))
     poly.srid = 4326
     return poly
+
+
+def parse_count(text: str, *, name: str, minimum: int, maximum: int | None = None) -> int:
+    """A non-negative integer parameter such as `limit` or `offset`, within its bounds."""
+    stripped = text.strip()
+    if not stripped.isdigit():
+        raise InvalidParameter(f"{name} must be an integer >= {minimum}, got {text!r}")
+    value = int(stripped)
+    if value < minimum:
+        raise InvalidParameter(f"{name} must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise InvalidParameter(f"{name} must be <= {maximum}, got {value}")
+    return value
+
+
+def column_names(metadata: dict) -> list[str]:
+    """The data columns of an artifact, from its metadata, in file order."""
+    return [column["name"] for column in metadata.get("columns", [])]
+
+
+def parse_properties(text: str, *, columns: list[str]) -> list[str]:
+    """The data columns to return, in the order given; every name must be one of `columns`."""
+    names = [name.strip() for name in text.split(",")]
+    if any(name == "" for name in names):
+        raise InvalidParameter(f"properties must be a comma-separated list of column names, got {text!r}")
+    known = set(columns)
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise InvalidPropertyName(
+            f"properties: unknown column(s) {', '.join(unknown)}; this artifact has {', '.join(columns)}"
+        )
+    return list(dict.fromkeys(names))

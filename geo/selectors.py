@@ -1,24 +1,45 @@
 """Reads of an artifact's features.
 
-The ORM builds the filtered query; PostGIS renders each feature as GeoJSON text, and the rows
-are streamed to the client from a server-side cursor, so that neither Python nor the server
-process ever holds a whole map.
+The ORM builds the filtered query; PostGIS renders each feature as GeoJSON text (or a whole
+vector tile), and the rows are streamed to the client from a server-side cursor, so that neither
+Python nor the server process ever holds a whole map. Python only joins ready-made text.
 """
 
 from __future__ import annotations
 
+import json
 import operator
 from functools import reduce
-from typing import Iterator
+from typing import Callable, Iterator
 
-from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.contrib.gis.geos import GEOSGeometry, Polygon
 from django.db import connection, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Field, Func, Q, QuerySet
+from django.db.models.fields.json import KeyTransform
+from django.db.models.functions import JSONObject
 
 from geo.models import Feature
+from geo.tiles import tile_envelope_with_margin
 
-FETCH_ROWS = 2000
+# Rows per FETCH from the server-side cursor: one chunk of the response (~200 bytes a feature).
+FETCH_ROWS = 5000
+
+# Planner settings for every statement here (shared/PERF-NOTES.md): JIT compilation and parallel
+# workers cost more than they save on these short statements, and a cursor that will be read to
+# the end must be planned for all its rows, not for the first 10% (`cursor_tuple_fraction`).
+_PLANNER = "SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0; "
+_CURSOR_PLANNER = _PLANNER + "SET LOCAL cursor_tuple_fraction = 1; "
+
+# Per-row feature text, assembled by PostgreSQL from `t` (idx, g, props).
+_FEATURE_TEXT = (
+    "'{\"type\":\"Feature\",\"id\":' || t.idx || ',\"geometry\":' || ST_AsGeoJSON(t.g, 9)"
+    " || ',\"properties\":' || t.props::text || '}'"
+)
+
+# Vector tile: the extent of a tile in MVT units and the buffer around it (in the same units),
+# so that a point symbol near a tile edge is drawn by both tiles instead of being cut.
+MVT_EXTENT = 4096
+MVT_BUFFER = 64
 
 
 def artifact_features(
@@ -36,27 +57,108 @@ def artifact_features(
     return qs
 
 
-def feature_collection_chunks(features: QuerySet) -> Iterator[bytes]:
-    """A GeoJSON FeatureCollection of `features`, in file order, as a stream of byte chunks."""
-    rows = (
-        features.annotate(fid=F("idx"), geometry=AsGeoJSON("geom", precision=9), props=F("properties"))
-        .values("fid", "geometry", "props")
-        .order_by("idx")
-    )
-    inner, params = rows.query.sql_with_params()
-    sql = (
-        "SELECT '{\"type\":\"Feature\",\"id\":' || t.fid || ',\"geometry\":' || t.geometry"
-        " || ',\"properties\":' || t.props::text || '}' FROM (" + inner + ") AS t"
-    )
+def _with_properties(features: QuerySet, properties: list[str] | None) -> QuerySet:
+    """idx, g (the geometry) and `props`: all the properties, or a jsonb of only the named ones (bound parameters)."""
+    if properties is None:
+        props = F("properties")
+    else:
+        # JSONB_BUILD_OBJECT(%s::text, properties -> %s, ...): names travel as bound parameters.
+        props = JSONObject(**{name: KeyTransform(name, "properties") for name in properties})
+    # A plain Field keeps the geometry a geometry: GeometryField would select it cast to bytea.
+    geom = Func(F("geom"), template="%(expressions)s", output_field=Field())
+    return features.annotate(g=geom, props=props).values("idx", "g", "props")
+
+
+def feature_collection_chunks(
+    features: QuerySet,
+    *,
+    properties: list[str] | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+    filtered: bool = True,
+    trailer: Callable[[int, bool], dict] | None = None,
+) -> Iterator[bytes]:
+    """A GeoJSON FeatureCollection of `features`, in file order, as a stream of byte chunks.
+
+    `limit`/`offset` page through the features in file order. `filtered` says whether `features`
+    has a spatial filter: then the page is cut from the filtered rows fenced in a MATERIALIZED
+    CTE, because `ORDER BY idx LIMIT n` over a bbox makes the planner walk the primary key instead
+    of the GiST index (PERF-NOTES.md). `trailer(returned, more)` adds members after "features"
+    (numberReturned, links, ...): written last, they may depend on what was streamed.
+    """
+    base, params = _with_properties(features, properties).query.sql_with_params()
+    params = list(params)
+    if limit is None and offset == 0:
+        sql = f"SELECT {_FEATURE_TEXT} FROM ({base}) AS t ORDER BY t.idx"
+    else:
+        # One row past the page tells whether there is a next page, without counting.
+        page = " LIMIT %s OFFSET %s" if limit is not None else " OFFSET %s"
+        page_params = [limit + 1, offset] if limit is not None else [offset]
+        if filtered:
+            sql = f"WITH t AS MATERIALIZED ({base}) SELECT {_FEATURE_TEXT} FROM t ORDER BY t.idx{page}"
+        else:
+            sql = f"SELECT {_FEATURE_TEXT} FROM ({base}) AS t ORDER BY t.idx{page}"
+        params += page_params
+    return _stream(sql, params, limit=limit, trailer=trailer)
+
+
+def _stream(sql: str, params: list, *, limit: int | None, trailer) -> Iterator[bytes]:
     yield b'{"type":"FeatureCollection","features":['
+    returned = 0
+    more = False
     separator = ""
     with transaction.atomic():
         with connection.cursor() as cursor:
-            # JIT compilation costs more than it saves on these short statements (PERF-NOTES.md).
-            cursor.execute("SET LOCAL jit = off")
+            cursor.execute(_CURSOR_PLANNER + "SELECT 1")
         with connection.chunked_cursor() as cursor:
             cursor.execute(sql, params)
             while batch := cursor.fetchmany(FETCH_ROWS):
-                yield (separator + ",".join(row[0] for row in batch)).encode()
-                separator = ","
-    yield b"]}"
+                if limit is not None and returned + len(batch) > limit:
+                    batch = batch[: limit - returned]
+                    more = True
+                if batch:
+                    yield (separator + ",".join([row[0] for row in batch])).encode()
+                    separator = ","
+                    returned += len(batch)
+                if more:
+                    break
+    end = "]"
+    if trailer is not None:
+        for key, value in trailer(returned, more).items():
+            end += "," + json.dumps(key) + ":" + json.dumps(value, separators=(",", ":"))
+    yield (end + "}").encode()
+
+
+def feature_text(features: QuerySet, *, properties: list[str] | None = None) -> str | None:
+    """The GeoJSON text of the first of `features` (one Feature), or None."""
+    base, params = _with_properties(features, properties).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {_FEATURE_TEXT} FROM ({base}) AS t ORDER BY t.idx LIMIT 1", params)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def vector_tile(*, artifact_id: int, z: int, x: int, y: int, layer: str, properties: list[str] | None = None) -> bytes:
+    """One Mapbox vector tile of the artifact's features in tile z/x/y: one ST_AsMVT statement.
+
+    The ORM builds the filtered query (the tile and its buffer, in lon/lat, so the GiST index
+    answers it); SQL only wraps it in ST_AsMVTGeom/ST_AsMVT, with integer SRIDs. Every property
+    becomes an attribute (ST_AsMVT expands a jsonb column) and the feature id is the row index.
+    Empty bytes: no feature in the tile.
+    """
+    envelope = Polygon.from_bbox(tile_envelope_with_margin(z, x, y, MVT_BUFFER / MVT_EXTENT))
+    envelope.srid = 4326
+    features = Feature.objects.filter(artifact_id=artifact_id, geom__bboverlaps=envelope)
+    base, params = _with_properties(features, properties).query.sql_with_params()
+    sql = (
+        _PLANNER + "SELECT ST_AsMVT(q, %s, %s, 'geom', 'idx') FROM ("
+        "SELECT t.idx, ST_AsMVTGeom(ST_Transform(t.g, 3857), ST_TileEnvelope(%s, %s, %s), %s, %s, true) AS geom, t.props"
+        f" FROM ({base}) AS t) AS q"
+    )
+    # No transaction.atomic(): in autocommit, PostgreSQL runs the statements of one query string
+    # as one implicit transaction, so SET LOCAL holds for the SELECT and no more, without the two
+    # round trips of BEGIN and COMMIT (a z12 tile takes well under a millisecond in SQL).
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [layer, MVT_EXTENT, z, x, y, MVT_EXTENT, MVT_BUFFER, *params])
+        data = cursor.fetchone()[0]
+    return bytes(data) if data is not None else b""

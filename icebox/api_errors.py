@@ -4,14 +4,20 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from engine.exceptions import EngineFailure, ImportForbidden
 from geo.parsers import ParseError
-from icebox.exceptions import InvalidFile, InvalidParameter, NotFound
+from icebox.exceptions import Busy, InvalidFile, InvalidParameter, InvalidPropertyName, NotFound
 
 _STATUS = {
     InvalidParameter: status.HTTP_400_BAD_REQUEST,
+    InvalidPropertyName: status.HTTP_400_BAD_REQUEST,
     InvalidFile: status.HTTP_400_BAD_REQUEST,
     ParseError: status.HTTP_400_BAD_REQUEST,
     NotFound: status.HTTP_404_NOT_FOUND,
+    Busy: status.HTTP_409_CONFLICT,
+    ImportForbidden: status.HTTP_403_FORBIDDEN,
+    # Imports talk to engines in workers; should a request ever wait on one, its failure is a bad gateway.
+    EngineFailure: status.HTTP_502_BAD_GATEWAY,
 }
 
 

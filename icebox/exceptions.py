@@ -28,3 +28,15 @@ class NotFound(IceboxError):
     """Absent, or not the current user's: the two are deliberately indistinguishable."""
 
     code = "not_found"
+
+
+class InvalidPropertyName(InvalidParameter):
+    """A requested property (data column) that the artifact does not have."""
+
+    code = "invalid_property"
+
+
+class Busy(IceboxError):
+    """The data is in use in a way that blocks this change for now; trying again later works."""
+
+    code = "busy"

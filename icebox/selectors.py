@@ -8,8 +8,13 @@ from icebox.exceptions import InvalidParameter, NotFound
 from icebox.models import Artifact, ArtifactFile, ArtifactType
 
 
-def artifact_list(*, user, artifact_type: str | None = None) -> QuerySet:
+def artifact_list(*, user, artifact_type: str | None = None, calculation: str | None = None) -> QuerySet:
     qs = Artifact.objects.filter(owner=user)
+    if calculation is not None:
+        if not calculation.isdigit():
+            raise InvalidParameter(f"calculation must be a calculation id, got {calculation!r}")
+        # Owner-scoped above: another user's calculation id simply matches nothing.
+        qs = qs.filter(imported_output__calculation_id=int(calculation))
     if artifact_type is not None:
         if artifact_type not in ArtifactType.values:
             raise InvalidParameter(f"artifact_type must be one of {', '.join(ArtifactType.values)}; got {artifact_type!r}")

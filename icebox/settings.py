@@ -8,6 +8,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from engine.servers import parse_engine_servers
 from icebox.env import env_bool, env_int, env_list, env_str, parse_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -46,6 +47,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "icebox",
     "geo",
+    "django_tasks",
+    "django_tasks_db",
+    "engine",
 ]
 
 MIDDLEWARE = [
@@ -126,6 +130,19 @@ SPECTACULAR_SETTINGS = {
 # Limits on what a user may upload: the compressed request and what a zip may expand to.
 ICEBOX_MAX_UPLOAD_BYTES = env_int("ICEBOX_MAX_UPLOAD_BYTES", 256 * 1024 * 1024, minimum=1)
 ICEBOX_MAX_UNCOMPRESSED_BYTES = env_int("ICEBOX_MAX_UNCOMPRESSED_BYTES", 1024 * 1024 * 1024, minimum=1)
+
+# Map reads (docs/maps.md): how long a client may reuse an artifact response without asking
+# again (artifacts never change; revalidation with If-None-Match costs one row read), the
+# zoom levels TileJSON advertises, and the page sizes of OGC API Features items.
+ICEBOX_CACHE_MAX_AGE = env_int("ICEBOX_CACHE_MAX_AGE", 300, minimum=0)
+ICEBOX_TILE_MINZOOM = env_int("ICEBOX_TILE_MINZOOM", 0, minimum=0)
+ICEBOX_TILE_MAXZOOM = env_int("ICEBOX_TILE_MAXZOOM", 16, minimum=0)
+if not ICEBOX_TILE_MINZOOM <= ICEBOX_TILE_MAXZOOM <= 24:
+    raise ImproperlyConfigured("ICEBOX_TILE_MINZOOM <= ICEBOX_TILE_MAXZOOM <= 24 must hold")
+ICEBOX_OGC_DEFAULT_LIMIT = env_int("ICEBOX_OGC_DEFAULT_LIMIT", 10, minimum=1)
+ICEBOX_OGC_MAX_LIMIT = env_int("ICEBOX_OGC_MAX_LIMIT", 10000, minimum=1)
+# How long deleting an artifact may wait for reads in progress before answering 409 (see geo.loading).
+ICEBOX_DELETE_LOCK_TIMEOUT_MS = env_int("ICEBOX_DELETE_LOCK_TIMEOUT_MS", 5000, minimum=1)
 # Django refuses multipart bodies above this before our own check can name the file.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
@@ -133,6 +150,18 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 # GDAL < 3.9 cannot block file and network access while reading spatial references. No user
 # input reaches GDAL here: regions are built by GEOS from WKT or from GeoJSON coordinates.
 SILENCED_SYSTEM_CHECKS = ["gis.W001"]
+
+# Engine servers imports may read from: comma-separated base URLs, RESTRICTED-mode credentials
+# in the userinfo (http://user:password@host:port). Empty: no imports. See docs/import.md.
+ICEBOX_ENGINE_SERVERS = parse_engine_servers(env_str("ICEBOX_ENGINE_SERVERS", ""))
+ICEBOX_ENGINE_CONNECT_TIMEOUT = env_int("ICEBOX_ENGINE_CONNECT_TIMEOUT", 10, minimum=1)
+# Seconds without a byte from the engine: exporting a big calc can take a while before the first one.
+ICEBOX_ENGINE_READ_TIMEOUT = env_int("ICEBOX_ENGINE_READ_TIMEOUT", 300, minimum=1)
+ICEBOX_ENGINE_MAX_DOWNLOAD_BYTES = env_int("ICEBOX_ENGINE_MAX_DOWNLOAD_BYTES", ICEBOX_MAX_UPLOAD_BYTES, minimum=1)
+
+# Background work (imports) goes through Django's Tasks API; the database backend needs no
+# service beyond PostgreSQL. Workers: `python manage.py icebox_worker`.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 LOGGING = {
     "version": 1,

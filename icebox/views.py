@@ -13,10 +13,12 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from geo.params import parse_bbox, parse_region, parse_tile
+from geo.params import column_names, parse_bbox, parse_count, parse_properties, parse_region, parse_tile
 from geo.selectors import artifact_features, feature_collection_chunks
 from icebox import selectors, services
 from icebox.exceptions import InvalidFile, InvalidParameter
+from icebox.http_cache import artifact_etag, not_modified, with_cache_headers
+from icebox.links import with_query
 from icebox.serializers import ArtifactSerializer, ArtifactUploadResultSerializer, ArtifactUploadSerializer
 
 GEOJSON = "application/geo+json"
@@ -27,9 +29,15 @@ class ArtifactListView(generics.GenericAPIView):
     parser_classes = [MultiPartParser, FormParser]
 
     def get_queryset(self):
-        return selectors.artifact_list(user=self.request.user, artifact_type=self.request.query_params.get("artifact_type"))
+        params = self.request.query_params
+        return selectors.artifact_list(user=self.request.user, artifact_type=params.get("artifact_type"), calculation=params.get("calculation"))
 
-    @extend_schema(parameters=[OpenApiParameter("artifact_type", str, enum=["hazard_curve", "hazard_map", "uhs"])])
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("artifact_type", str, enum=["hazard_curve", "hazard_map", "uhs"]),
+            OpenApiParameter("calculation", int, description="only the artifacts imported from this calculation (GET /calculations)"),
+        ]
+    )
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
@@ -58,6 +66,9 @@ _SPATIAL_PARAMETERS = [
     OpenApiParameter("tile", str, description="z/x/y: features inside that XYZ web map tile"),
     OpenApiParameter("region", str, description="a WKT or GeoJSON (Multi)Polygon: features within it"),
     OpenApiParameter("format", str, enum=["geojson", "raw"], description="raw: the original file"),
+    OpenApiParameter("properties", str, description="comma-separated data columns to return (default: all)"),
+    OpenApiParameter("limit", int, description="at most this many features, in file order; the response's `next` is the next page"),
+    OpenApiParameter("offset", int, description="skip this many features (with limit: the page start)"),
 ]
 
 
@@ -65,13 +76,29 @@ class ArtifactDetailView(APIView):
     @extend_schema(parameters=_SPATIAL_PARAMETERS, responses={(200, GEOJSON): OpenApiTypes.OBJECT, (200, "text/csv"): OpenApiTypes.BINARY})
     def get(self, request, artifact_id: int):
         artifact = selectors.artifact_get(user=request.user, artifact_id=artifact_id)
-        fmt = request.query_params.get("format", "geojson")
+        etag = artifact_etag(request, artifact)
+        if (unchanged := not_modified(request, etag)) is not None:
+            return unchanged
+        params = request.query_params
+        fmt = params.get("format", "geojson")
         if fmt == "raw":
-            return _raw_response(artifact)
+            return with_cache_headers(_raw_response(artifact), etag)
         if fmt != "geojson":
             raise InvalidParameter(f"format must be geojson or raw, got {fmt!r}")
-        features = artifact_features(artifact_id=artifact.pk, **_spatial_filters(request.query_params))
-        return StreamingHttpResponse(feature_collection_chunks(features), content_type=GEOJSON)
+        filters = _spatial_filters(params)
+        limit = parse_count(params["limit"], name="limit", minimum=1) if "limit" in params else None
+        offset = parse_count(params.get("offset", "0"), name="offset", minimum=0)
+        properties = parse_properties(params["properties"], columns=column_names(artifact.metadata)) if "properties" in params else None
+        chunks = feature_collection_chunks(
+            artifact_features(artifact_id=artifact.pk, **filters),
+            properties=properties,
+            limit=limit,
+            offset=offset,
+            filtered=bool(filters),
+            # With a limit, a last member says where the next page is (null on the last page).
+            trailer=(lambda returned, more: {"next": with_query(request, offset=offset + limit) if more else None}) if limit else None,
+        )
+        return with_cache_headers(StreamingHttpResponse(chunks, content_type=GEOJSON), etag)
 
     @extend_schema(responses={204: OpenApiResponse(description="deleted")})
     def delete(self, request, artifact_id: int):
@@ -82,7 +109,9 @@ class ArtifactDetailView(APIView):
 class ArtifactRawView(APIView):
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.BINARY})
     def get(self, request, artifact_id: int):
-        return _raw_response(selectors.artifact_get(user=request.user, artifact_id=artifact_id))
+        artifact = selectors.artifact_get(user=request.user, artifact_id=artifact_id)
+        etag = artifact_etag(request, artifact)
+        return not_modified(request, etag) or with_cache_headers(_raw_response(artifact), etag)
 
 
 def _spatial_filters(params) -> dict:

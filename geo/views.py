@@ -1,0 +1,112 @@
+"""Vector tiles of an artifact and the TileJSON document that lets MapLibre add them from one URL."""
+
+from __future__ import annotations
+
+import math
+import re
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from geo.params import column_names, parse_properties
+from geo.selectors import vector_tile
+from geo.tiles import MAX_ZOOM, tile_bounds
+from icebox import selectors
+from icebox.exceptions import NotFound
+from icebox.http_cache import artifact_etag, not_modified, with_cache_headers
+from icebox.links import with_query
+
+MVT = "application/vnd.mapbox-vector-tile"
+
+_PROPERTIES = OpenApiParameter("properties", str, description="comma-separated data columns to include (default: all)")
+
+
+class AnyAccept(BaseContentNegotiation):
+    """Tiles are one format: answer whatever the client's Accept says (MapLibre, GDAL, curl differ)."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0]
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+def layer_name(artifact) -> str:
+    """The MVT layer (MapLibre's `source-layer`): the artifact's name reduced to [A-Za-z0-9_]."""
+    name = re.sub(r"[^A-Za-z0-9_]+", "_", artifact.name).strip("_")
+    return name or f"artifact_{artifact.pk}"
+
+
+def _properties(request, artifact) -> list[str] | None:
+    if "properties" not in request.query_params:
+        return None
+    return parse_properties(request.query_params["properties"], columns=column_names(artifact.metadata))
+
+
+class ArtifactTileView(APIView):
+    content_negotiation_class = AnyAccept
+
+    @extend_schema(parameters=[_PROPERTIES], responses={(200, MVT): OpenApiTypes.BINARY, 204: OpenApiResponse(description="no feature in this tile")})
+    def get(self, request, artifact_id: int, z: int, x: int, y: int):
+        artifact = selectors.artifact_get(user=request.user, artifact_id=artifact_id)
+        try:
+            tile_bounds(z, x, y)
+        except ValueError as exc:
+            raise NotFound(str(exc)) from None
+        etag = artifact_etag(request, artifact)
+        if (unchanged := not_modified(request, etag)) is not None:
+            return unchanged
+        data = vector_tile(artifact_id=artifact.pk, z=z, x=x, y=y, layer=layer_name(artifact), properties=_properties(request, artifact))
+        response = HttpResponse(data, content_type=MVT) if data else HttpResponse(status=204)
+        return with_cache_headers(response, etag)
+
+
+class ArtifactTileJSONView(APIView):
+    @extend_schema(parameters=[_PROPERTIES], responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, artifact_id: int):
+        artifact = selectors.artifact_get(user=request.user, artifact_id=artifact_id)
+        etag = artifact_etag(request, artifact)
+        if (unchanged := not_modified(request, etag)) is not None:
+            return unchanged
+        return with_cache_headers(Response(tilejson(request, artifact, _properties(request, artifact))), etag)
+
+
+_FIELD_TYPES = {True: "String", False: "Number"}
+
+
+def tilejson(request, artifact, properties: list[str] | None) -> dict:
+    """A TileJSON 3.0.0 document: absolute tile URL, bounds, zooms and the layer's fields."""
+    minzoom, maxzoom = settings.ICEBOX_TILE_MINZOOM, settings.ICEBOX_TILE_MAXZOOM
+    base = request.build_absolute_uri(reverse("artifact-tilejson", kwargs={"artifact_id": artifact.pk}))
+    query = with_query(request).partition("?")[2]
+    tiles = base.removesuffix("tiles.json") + "tiles/{z}/{x}/{y}.mvt" + ("?" + query if query else "")
+    columns = artifact.metadata.get("columns", [])
+    wanted = set(properties) if properties is not None else None
+    fields = {c["name"]: _FIELD_TYPES[bool(c.get("is_text"))] for c in columns if wanted is None or c["name"] in wanted}
+    bounds = list(artifact.bbox) if artifact.bbox else [-180.0, -85.0511, 180.0, 85.0511]
+    return {
+        "tilejson": "3.0.0",
+        "name": artifact.name,
+        "description": f"{artifact.get_artifact_type_display()} {artifact.file_name}: {artifact.feature_count} sites",
+        "scheme": "xyz",
+        "tiles": [tiles],
+        "minzoom": minzoom,
+        "maxzoom": maxzoom,
+        "bounds": bounds,
+        "center": [(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2, _fit_zoom(bounds, minzoom, maxzoom)],
+        "vector_layers": [
+            {"id": layer_name(artifact), "description": artifact.name, "minzoom": minzoom, "maxzoom": maxzoom, "fields": fields}
+        ],
+    }
+
+
+def _fit_zoom(bounds: list[float], minzoom: int, maxzoom: int) -> int:
+    """About the zoom at which the bounds fill a 512-pixel view."""
+    span = max(bounds[2] - bounds[0], bounds[3] - bounds[1], 1e-6)
+    return max(minzoom, min(maxzoom, MAX_ZOOM, int(math.log2(360.0 / span))))

@@ -1,0 +1,69 @@
+import pytest
+from django.conf import settings as django_settings
+from django.contrib.auth import get_user_model
+from django.db import connection
+
+from engine.servers import parse_engine_servers
+from icebox.models import Artifact, ArtifactFile
+from tests.conftest import _client_for
+from tests.engine.fake_engine import FakeEngine
+
+
+@pytest.fixture
+def fake_engine(settings):
+    """A fake engine serving calc 2, and the only server of the allow-list."""
+    with FakeEngine() as engine:
+        settings.ICEBOX_ENGINE_SERVERS = parse_engine_servers(engine.url)
+        yield engine
+
+
+@pytest.fixture
+def staff(db):
+    return get_user_model().objects.create_user("staff", password="staff-password-1", is_staff=True)
+
+
+@pytest.fixture
+def staff_client(staff):
+    return _client_for(staff)
+
+
+def stored_counts() -> dict:
+    """Everything an import writes, counted; all zero means nothing partial was left."""
+    from engine.models import Calculation, ImportedOutput
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_class WHERE relname LIKE 'geo\\_feature\\_%%' AND relkind = 'r'")
+        partitions = cursor.fetchone()[0]
+    return {
+        "artifacts": Artifact.objects.count(),
+        "files": ArtifactFile.objects.count(),
+        "partitions": partitions,
+        "provenance": ImportedOutput.objects.count(),
+        "calculations": Calculation.objects.count(),
+    }
+
+
+NOTHING = {"artifacts": 0, "files": 0, "partitions": 0, "provenance": 0, "calculations": 0}
+
+
+# For tests whose rows must be committed (threads, worker processes). `available_apps` makes
+# Django's flush TRUNCATE ... CASCADE, which the foreign key of the unmanaged, partitioned
+# geo_feature table needs; listing every app keeps the flush complete.
+transactional = pytest.mark.django_db(transaction=True, available_apps=list(django_settings.INSTALLED_APPS))
+
+
+@pytest.fixture
+def clean_features():
+    """For transactional tests: drop the feature partitions the test committed.
+
+    Django's flush between transactional tests truncates the managed tables only; the
+    partitions of `geo_feature` (unmanaged) would outlive their artifacts otherwise.
+    """
+    yield
+    from engine.models import ImportedOutput, ImportJob
+    from icebox.services import artifact_delete
+
+    ImportJob.artifacts.through.objects.all().delete()
+    ImportedOutput.objects.all().delete()
+    for artifact in Artifact.objects.all():
+        artifact_delete(artifact=artifact)
