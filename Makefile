@@ -13,6 +13,8 @@ run: export ALLOWED_HOSTS ?= 127.0.0.1,localhost
 run: export ICEBOX_DATA_DIR ?= $(CURDIR)/var
 # make run serves plain HTTP on 127.0.0.1: session cookies cannot require HTTPS there.
 run: export ICEBOX_SECURE_COOKIES ?= 0
+# An engine server started on this machine (see docs/import.md) can be imported from.
+run: export ICEBOX_ENGINE_SERVERS ?= http://127.0.0.1:8800
 # Tests need a key; this one signs nothing that outlives the test database.
 test: export SECRET_KEY ?= test-only-secret-key-not-for-production-use
 ifndef SECRET_KEY
@@ -38,8 +40,10 @@ run: bootstrap
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py icebox_demo
 	$(PY) manage.py collectstatic --noinput
-# --- background worker: start it here (in the background, before gunicorn) ---
-	exec .venv/bin/gunicorn icebox.wsgi:application --bind 127.0.0.1:8000 --workers 2 --access-logfile -
+	@# The import worker runs beside gunicorn and stops with it (Ctrl-C or the end of make).
+	$(PY) manage.py icebox_worker & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	  .venv/bin/gunicorn icebox.wsgi:application --bind 127.0.0.1:8000 --workers 2 --access-logfile -
 
 # pytest exits 5 when it collected no tests: that must fail, and say so.
 test: bootstrap

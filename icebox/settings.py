@@ -32,6 +32,8 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Two checkouts testing on one server at once must not share (and drop) one test database.
+DATABASES["default"]["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME")}
 
 INSTALLED_APPS = [
     "django.contrib.admin",
