@@ -4,13 +4,15 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.authtoken.views import obtain_auth_token
 
 from icebox import views
+from ogc import views as ogc_views
 
 urlpatterns = [
     path("artifacts", views.ArtifactListView.as_view(), name="artifact-list"),
     path("artifact/<int:artifact_id>", views.ArtifactDetailView.as_view(), name="artifact-detail"),
     path("artifact/<int:artifact_id>/raw", views.ArtifactRawView.as_view(), name="artifact-raw"),
     path("", include("geo.urls")),
-    path("ogc", include("ogc.urls")),
+    path("ogc/", include("ogc.urls")),
+    path("ogc", ogc_views.LandingView.as_view()),
     path("", include("engine.urls")),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/token", obtain_auth_token, name="api-token"),
