@@ -1,34 +1,39 @@
 # Icebox: `make run` serves the app with demo data, `make test` runs the test suite.
 # Both first run scripts/bootstrap.sh (Debian packages, PostgreSQL + PostGIS, .venv);
 # everything is idempotent, so re-running is fast.
-.PHONY: help bootstrap run test
+.PHONY: help bootstrap run test manage
 
 PY := .venv/bin/python
 DATABASE_URL ?= postgis://icebox:icebox@127.0.0.1:5432/icebox
 export DATABASE_URL
 
-# Environment of `make run` (each can be overridden from the environment or the command line).
-run: export DEBUG ?= 0
-run: export ALLOWED_HOSTS ?= 127.0.0.1,localhost
-run: export ICEBOX_DATA_DIR ?= $(CURDIR)/var
+# Environment of `make run` and `make manage` (each can be overridden from the environment or the command line).
+run manage: export DEBUG ?= 0
+run manage: export ALLOWED_HOSTS ?= 127.0.0.1,localhost
 # make run serves plain HTTP on 127.0.0.1: session cookies cannot require HTTPS there.
-run: export ICEBOX_SECURE_COOKIES ?= 0
+run manage: export ICEBOX_SECURE_COOKIES ?= 0
 # An engine server started on this machine (see docs/import.md) can be imported from.
-run: export ICEBOX_ENGINE_SERVERS ?= http://127.0.0.1:8800
+run manage: export ICEBOX_ENGINE_SERVERS ?= http://127.0.0.1:8800
 # Tests need a key; this one signs nothing that outlives the test database.
 test: export SECRET_KEY ?= test-only-secret-key-not-for-production-use
 ifndef SECRET_KEY
-run: var/secret_key
-run: export SECRET_KEY = $(shell cat var/secret_key 2>/dev/null)
+run manage: var/secret_key
+run manage: export SECRET_KEY = $(shell cat var/secret_key 2>/dev/null)
 endif
 
 help:
 	@echo "make run        set up, migrate, load demo data, serve on http://127.0.0.1:8000"
 	@echo "make test       set up, run the pytest suite (extra args: PYTEST_ARGS='-k foo')"
 	@echo "make bootstrap  set up only"
+	@echo "make manage CMD='drf_create_token alice'   a manage.py command with make run's settings"
+	@echo "make bench      the map-serving benchmark (a few minutes)"
 
 bootstrap:
 	@bash scripts/bootstrap.sh
+
+# A manage.py command with the same settings as `make run`, e.g. make manage CMD='createsuperuser'.
+manage: bootstrap
+	$(PY) manage.py $(CMD)
 
 var/secret_key:
 	@mkdir -p var
@@ -36,7 +41,6 @@ var/secret_key:
 	@echo "generated $@ (SECRET_KEY for make run)"
 
 run: bootstrap
-	@mkdir -p "$$ICEBOX_DATA_DIR"
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py icebox_demo
 	$(PY) manage.py collectstatic --noinput
