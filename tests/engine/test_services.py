@@ -189,6 +189,17 @@ def test_a_running_job_whose_worker_is_gone_is_marked_failed(owner, fake_engine)
     assert run(owner, fake_engine).status == "done"
 
 
+def test_every_import_task_first_fails_the_jobs_of_dead_workers(owner, fake_engine):
+    from engine.tasks import run_import
+
+    stale = services.import_request(requested_by=owner, engine_url=fake_engine.url, calc_id=CALC, enqueue=False)
+    ImportJob.objects.filter(pk=stale.pk).update(status="running")
+    job = services.import_request(requested_by=owner, engine_url=fake_engine.url, calc_id=CALC, enqueue=False)
+    assert run_import.call(job.pk) == "done"
+    stale.refresh_from_db()
+    assert stale.status == "failed" and stale.error == services.WORKER_DIED
+
+
 def test_a_running_job_whose_worker_lives_is_left_alone(owner, fake_engine, django_db_blocker):
     job = services.import_request(requested_by=owner, engine_url=fake_engine.url, calc_id=CALC, enqueue=False)
     ImportJob.objects.filter(pk=job.pk).update(status="running")
