@@ -44,13 +44,7 @@ run: bootstrap
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py icebox_demo
 	$(PY) manage.py collectstatic --noinput
-	@# The import worker runs beside gunicorn; both stop together on Ctrl-C, on a SIGTERM to make
-	@# (a shell runs its trap only while it waits, so gunicorn runs in the background) or when
-	@# either one exits.
-	$(PY) manage.py icebox_worker & worker=$$!; \
-	  .venv/bin/gunicorn icebox.wsgi:application --bind 127.0.0.1:8000 --workers 2 --access-logfile - & server=$$!; \
-	  trap 'kill $$worker $$server 2>/dev/null; wait' EXIT INT TERM; \
-	  wait $$server
+	exec scripts/serve.sh
 
 # pytest exits 5 when it collected no tests: that must fail, and say so.
 test: bootstrap

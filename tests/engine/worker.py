@@ -15,7 +15,8 @@ from django.db import connection
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_database_url() -> str:
+def database_url() -> str:
+    """The URL of the database this test run uses (the pytest-django test database), for subprocesses."""
     db = connection.settings_dict
     auth = quote(db["USER"], safe="") + (":" + quote(db["PASSWORD"], safe="") if db["PASSWORD"] else "")
     return f"postgis://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{quote(db['NAME'])}"
@@ -27,7 +28,7 @@ class Worker:
     def __init__(self, engine_servers: str, log_dir: Path):
         self.env = {
             **os.environ,
-            "DATABASE_URL": test_database_url(),
+            "DATABASE_URL": database_url(),
             "SECRET_KEY": "test-only-secret-key-not-for-production-use",
             "ICEBOX_ENGINE_SERVERS": engine_servers,
             "DEBUG": "0",
