@@ -1,5 +1,4 @@
 import pytest
-from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 
@@ -46,24 +45,8 @@ def stored_counts() -> dict:
 NOTHING = {"artifacts": 0, "files": 0, "partitions": 0, "provenance": 0, "calculations": 0}
 
 
-# For tests whose rows must be committed (threads, worker processes). `available_apps` makes
-# Django's flush TRUNCATE ... CASCADE, which the foreign key of the unmanaged, partitioned
-# geo_feature table needs; listing every app keeps the flush complete.
-transactional = pytest.mark.django_db(transaction=True, available_apps=list(django_settings.INSTALLED_APPS))
+# For tests whose rows must be committed (threads, worker processes). The root conftest drops
+# the feature partitions they leave once Django's flush has emptied the tables.
+transactional = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def clean_features():
-    """For transactional tests: drop the feature partitions the test committed.
-
-    Django's flush between transactional tests truncates the managed tables only; the
-    partitions of `geo_feature` (unmanaged) would outlive their artifacts otherwise.
-    """
-    yield
-    from engine.models import ImportedOutput, ImportJob
-    from icebox.services import artifact_delete
-
-    ImportJob.artifacts.through.objects.all().delete()
-    ImportedOutput.objects.all().delete()
-    for artifact in Artifact.objects.all():
-        artifact_delete(artifact=artifact)

@@ -43,7 +43,7 @@ class Reply:
         self.delay = delay
 
 
-Route = Callable[["_Handler"], Reply] | Reply
+Route = Callable[[BaseHTTPRequestHandler], Reply] | Reply
 
 
 def oqparam_npz(params: dict) -> bytes:

@@ -85,7 +85,7 @@ def check_every_value(client, artifact: dict, data: bytes) -> int:
 
 
 @transactional
-def test_import_through_the_api_and_a_real_worker_matches_the_engine_export(oq_server, oq_calc, owner_client, settings, clean_features, tmp_path):
+def test_import_through_the_api_and_a_real_worker_matches_the_engine_export(oq_server, oq_calc, owner_client, settings, tmp_path):
     settings.ICEBOX_ENGINE_SERVERS = parse_engine_servers(oq_server.url)
     response = owner_client.post("/artifacts/import", {"engine_url": oq_server.url, "calc_id": oq_calc}, format="json")
     assert response.status_code == 202, response.json()

@@ -220,7 +220,7 @@ def test_a_running_job_whose_worker_lives_is_left_alone(owner, fake_engine, djan
 
 
 @transactional
-def test_two_imports_of_one_calc_at_once_store_it_once(owner, settings, clean_features):
+def test_two_imports_of_one_calc_at_once_store_it_once(owner, settings):
     with FakeEngine() as engine:
         settings.ICEBOX_ENGINE_SERVERS = parse_engine_servers(engine.url)
         for oid in (9, 10, 11, 14):  # slow downloads, so that both jobs overlap

@@ -17,7 +17,7 @@ def job_status(job_id) -> str:
     return ImportJob.objects.values_list("status", flat=True).get(pk=job_id)
 
 
-def test_a_worker_killed_while_storing_leaves_nothing_and_the_import_can_run_again(owner_client, fake_engine, clean_features, tmp_path):
+def test_a_worker_killed_while_storing_leaves_nothing_and_the_import_can_run_again(owner_client, fake_engine, tmp_path):
     db = connection.settings_dict
     blocker = psycopg2.connect(dbname=db["NAME"], user=db["USER"], password=db["PASSWORD"], host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432)
     try:
@@ -67,7 +67,7 @@ def test_a_worker_killed_while_storing_leaves_nothing_and_the_import_can_run_aga
     assert stored_counts()["artifacts"] == stored_counts()["partitions"] == EXPECTED_ARTIFACTS
 
 
-def test_icebox_import_command_runs_the_same_import_with_a_progress_bar(owner, fake_engine, clean_features, capsys):
+def test_icebox_import_command_runs_the_same_import_with_a_progress_bar(owner, fake_engine, capsys):
     from django.core.management import CommandError, call_command
 
     call_command("icebox_import", "--engine", fake_engine.url, "--calc", str(CALC), "--owner", "owner", "--outputs", "hmaps", "uhs")

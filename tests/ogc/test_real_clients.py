@@ -14,27 +14,22 @@ import subprocess
 import mapbox_vector_tile
 import pytest
 import requests
-from django.conf import settings
 from rest_framework.authtoken.models import Token
 
-from icebox.models import Artifact
-from icebox.services import artifact_delete
 from tests.maps_support import tile_pixel, upload_grid
 
-# The live server needs committed rows, hence a transactional database. `available_apps` makes
-# the flush after each test TRUNCATE ... CASCADE, which reaches the partitioned feature table.
-pytestmark = pytest.mark.django_db(transaction=True, available_apps=settings.INSTALLED_APPS)
+# The live server needs committed rows, hence a transactional database; the root conftest drops
+# the feature partitions each test leaves.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 BBOX = (6.0, 41.0, 7.05, 41.55)
 
 
 @pytest.fixture
 def live(live_server, owner_client, owner):
-    """(base URL, token, artifact, sites); removes the artifact's partition afterwards."""
+    """(base URL, token, artifact, sites)."""
     artifact, sites = upload_grid(owner_client)
-    yield live_server.url, Token.objects.get(user=owner).key, artifact, sites
-    for stored in Artifact.objects.all():
-        artifact_delete(artifact=stored)
+    return live_server.url, Token.objects.get(user=owner).key, artifact, sites
 
 
 def _in_bbox(site, bbox=BBOX):
