@@ -9,8 +9,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 .venv/bin/python manage.py icebox_worker &
 worker=$!
-.venv/bin/gunicorn icebox.wsgi:application --bind "${ICEBOX_BIND:-127.0.0.1:8000}" \
-    --workers "${ICEBOX_WEB_WORKERS:-2}" --access-logfile - &
+.venv/bin/gunicorn -c gunicorn.conf.py icebox.wsgi:application &
 server=$!
 trap 'kill $worker $server 2>/dev/null; wait' EXIT INT TERM
 wait $server
