@@ -3,6 +3,9 @@
 The partition is created empty, filled with one COPY, indexed after loading (3x faster than
 COPY into an indexed table, see shared/PERF-NOTES.md), then attached to the parent. Everything
 runs in the caller's transaction: if anything fails, the partition never existed.
+
+Deleting goes the other way round: the artifact's row goes first (at once, for everyone), and its
+partition is dropped afterwards, when no read holds the table (`drop_orphan_partitions`).
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 import psycopg2
-from django.db import connection
+from django.conf import settings
+from django.db import OperationalError, connection, transaction
+from psycopg2.errors import LockNotAvailable
 
 from geo.parsers import Table
 
@@ -60,20 +65,52 @@ def load_features(*, artifact_id: int, table: Table) -> LoadResult:
     return LoadResult(count=stats.count, bbox=stats.bbox())
 
 
-def drop_features(*, artifact_id: int, lock_timeout_ms: int = 5000) -> None:
-    """Drop the artifact's partition; must run inside a transaction.
+def drop_partition(*, artifact_id: int, lock_timeout_ms: int) -> bool:
+    """Drop the partition of an artifact whose row is gone; False if reads kept it locked.
 
-    Dropping a partition locks the whole parent table exclusively, so it waits for every read of
-    any artifact in progress (a long GeoJSON stream) and every new read queues behind it. A lock
-    timeout bounds that stall: past it, the drop gives up with LockNotAvailable, the caller's
-    transaction rolls back, and the delete can be tried again.
+    Dropping a partition locks the whole parent table exclusively: it must wait for every read of
+    any artifact in progress (a GeoJSON stream of minutes), and every read that starts meanwhile
+    queues behind it. So it runs in its own short transaction, after the artifact's row is gone,
+    waiting at most `lock_timeout_ms` (that long is the most it can delay a new read); when it
+    gives up, the partition stays for the next try (`drop_orphan_partitions`). Nobody can read it
+    meanwhile: every read looks the artifact up first, and ids are never reused.
     """
-    if connection.get_autocommit():
-        raise RuntimeError("drop_features must run inside transaction.atomic()")
+    if not connection.get_autocommit():
+        raise RuntimeError("drop_partition must run outside a transaction: it would hold the parent's lock until that one ends")
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{int(lock_timeout_ms)}ms"])
+                cursor.execute(f"DROP TABLE IF EXISTS {connection.ops.quote_name(partition_name(artifact_id))}")
+    except OperationalError as exc:
+        if isinstance(exc.__cause__, LockNotAvailable):
+            return False
+        raise
+    return True
+
+
+def orphan_partitions() -> list[int]:
+    """Artifact ids that have a partition of geo_feature but no artifact row (deleted, partition left)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{int(lock_timeout_ms)}ms"])
-        cursor.execute(f"DROP TABLE IF EXISTS {connection.ops.quote_name(partition_name(artifact_id))}")
-        cursor.execute("SELECT set_config('lock_timeout', '0', true)")
+        cursor.execute(
+            "SELECT substring(c.relname FROM '^geo_feature_([0-9]+)$')::bigint AS artifact_id"
+            " FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+            " WHERE i.inhparent = 'geo_feature'::regclass AND c.relname ~ '^geo_feature_[0-9]+$'"
+            " AND NOT EXISTS (SELECT 1 FROM icebox_artifact a WHERE a.id = substring(c.relname FROM '^geo_feature_([0-9]+)$')::bigint)"
+            " ORDER BY 1"
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def drop_orphan_partitions(*, lock_timeout_ms: int | None = None) -> int:
+    """Drop every partition whose artifact is gone, as far as reads in progress allow; how many were dropped.
+
+    Meant to run periodically (and cheap when there is nothing to do: one catalog query); a
+    partition still locked by a long read is left for the next run. A partition being loaded is
+    never seen here: its artifact row and its table become visible in the same commit.
+    """
+    timeout = settings.ICEBOX_PARTITION_DROP_LOCK_TIMEOUT_MS if lock_timeout_ms is None else lock_timeout_ms
+    return sum(drop_partition(artifact_id=artifact_id, lock_timeout_ms=timeout) for artifact_id in orphan_partitions())
 
 
 class _Stats:

@@ -35,8 +35,3 @@ class InvalidPropertyName(InvalidParameter):
 
     code = "invalid_property"
 
-
-class Busy(IceboxError):
-    """The data is in use in a way that blocks this change for now; trying again later works."""
-
-    code = "busy"

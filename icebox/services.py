@@ -6,12 +6,11 @@ import hashlib
 from pathlib import PurePath
 
 from django.conf import settings
-from django.db import OperationalError, transaction
-from psycopg2.errors import LockNotAvailable
+from django.db import transaction
 
-from geo.loading import drop_features, load_features
+from geo.loading import drop_partition, load_features
 from geo.parsers import Table, read_upload
-from icebox.exceptions import Busy, InvalidFile, InvalidParameter
+from icebox.exceptions import InvalidFile, InvalidParameter
 from icebox.models import Artifact, ArtifactFile
 
 CSV_CONTENT_TYPE = "text/csv"
@@ -50,12 +49,15 @@ def artifact_create(*, owner, table: Table, name: str | None = None, metadata: d
 
 
 def artifact_delete(*, artifact: Artifact) -> None:
-    """Remove the artifact, its bytes and its features."""
-    try:
-        with transaction.atomic():
-            drop_features(artifact_id=artifact.pk, lock_timeout_ms=settings.ICEBOX_DELETE_LOCK_TIMEOUT_MS)
-            artifact.delete()
-    except OperationalError as exc:
-        if not isinstance(exc.__cause__, LockNotAvailable):
-            raise
-        raise Busy(f"artifact {artifact.pk} is being read right now and could not be deleted; try again in a moment") from None
+    """Remove the artifact and its bytes at once; its features go as soon as no read holds them.
+
+    The transaction takes row locks only, so it never waits for reads in progress (a stream of
+    this very artifact goes on to its end, from its own snapshot) and no new read waits for it:
+    from its commit every lookup of the artifact is a 404. Dropping the partition needs the
+    parent table to itself; it is tried right after the commit and, while reads keep it busy,
+    again by `geo.loading.drop_orphan_partitions` (the periodic sweep).
+    """
+    artifact_id = artifact.pk
+    with transaction.atomic():
+        artifact.delete()  # ArtifactFile (the bytes) goes with it: on_delete=CASCADE
+        transaction.on_commit(lambda: drop_partition(artifact_id=artifact_id, lock_timeout_ms=settings.ICEBOX_PARTITION_DROP_LOCK_TIMEOUT_MS))

@@ -143,8 +143,9 @@ if not ICEBOX_TILE_MINZOOM <= ICEBOX_TILE_MAXZOOM <= 24:
     raise ImproperlyConfigured("ICEBOX_TILE_MINZOOM <= ICEBOX_TILE_MAXZOOM <= 24 must hold")
 ICEBOX_OGC_DEFAULT_LIMIT = env_int("ICEBOX_OGC_DEFAULT_LIMIT", 10, minimum=1)
 ICEBOX_OGC_MAX_LIMIT = env_int("ICEBOX_OGC_MAX_LIMIT", 10000, minimum=1)
-# How long deleting an artifact may wait for reads in progress before answering 409 (see geo.loading).
-ICEBOX_DELETE_LOCK_TIMEOUT_MS = env_int("ICEBOX_DELETE_LOCK_TIMEOUT_MS", 5000, minimum=1)
+# Dropping a deleted artifact's partition locks the whole feature table: new reads wait behind
+# it, at most this long, before it gives up and leaves the partition to the next sweep (geo.loading).
+ICEBOX_PARTITION_DROP_LOCK_TIMEOUT_MS = env_int("ICEBOX_PARTITION_DROP_LOCK_TIMEOUT_MS", 50, minimum=1)
 # Django refuses multipart bodies above this before our own check can name the file.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

@@ -1,5 +1,6 @@
 """The Django admin lists artifacts, and deleting there removes the features too."""
 
+import pytest
 from django.contrib.auth import get_user_model
 
 from icebox.models import Artifact
@@ -22,6 +23,8 @@ def test_admin_lists_artifacts(client, owner):
     assert b"hazard_map-mean_2" in response.content
 
 
+# Committed: the partitions are dropped once the deletes have committed.
+@pytest.mark.django_db(transaction=True)
 def test_admin_bulk_delete_drops_the_feature_partitions(client, owner):
     artifacts = artifact_upload(owner=owner, file_name="hmaps.zip", data=fixture_bytes("calc2_output-10-hmaps-csv.zip"))
     _staff_client(client)

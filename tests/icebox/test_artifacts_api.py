@@ -285,6 +285,8 @@ def test_raw_returns_the_original_bytes_type_and_name(owner_client, path):
 # --- delete ----------------------------------------------------------------------------------
 
 
+# Committed: the partition is dropped once the delete has committed.
+@pytest.mark.django_db(transaction=True)
 def test_delete_removes_the_artifact_its_bytes_and_its_features(owner_client):
     [artifact] = upload(owner_client, "hazard_uhs-mean_2.csv", fixture_bytes("hazard_uhs-mean_2.csv")).json()["artifacts"]
     [kept] = upload(owner_client, "hazard_map-mean_2.csv", fixture_bytes("hazard_map-mean_2.csv")).json()["artifacts"]

@@ -1,14 +1,15 @@
 """Services on their own, where the HTTP layer would hide what matters."""
 
 import threading
+import time
 
 import psycopg2
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connection, transaction
 
-from icebox.exceptions import Busy
-from icebox.models import Artifact
+from geo.loading import drop_orphan_partitions, drop_partition, orphan_partitions
+from icebox.models import Artifact, ArtifactFile
 from icebox.services import artifact_delete, artifact_upload
 from tests.conftest import fixture_bytes
 from tests.icebox.test_artifacts_api import partition_count
@@ -21,29 +22,52 @@ def _other_connection():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_delete_waiting_on_a_long_read_gives_up_busy_and_works_once_the_read_ends(settings):
-    settings.ICEBOX_DELETE_LOCK_TIMEOUT_MS = 300
+@pytest.mark.parametrize("read", ["of the same artifact", "of another artifact"])
+def test_a_delete_does_not_wait_for_a_read_in_progress_and_the_sweep_drops_the_partition_once_it_ends(read):
     user = get_user_model().objects.create_user("owner")
     [artifact] = artifact_upload(owner=user, file_name="hazard_map-mean_2.csv", data=fixture_bytes("hazard_map-mean_2.csv"))
     [other] = artifact_upload(owner=user, file_name="hazard_uhs-mean_2.csv", data=fixture_bytes("hazard_uhs-mean_2.csv"))
+    artifact_id = artifact.pk
+    read_id = artifact_id if read == "of the same artifact" else other.pk
 
     reader = _other_connection()
     try:
         with reader.cursor() as cursor:
-            # A stream of another artifact's map in progress: its transaction holds a lock on the parent table.
-            cursor.execute("SELECT count(*) FROM geo_feature WHERE artifact_id = %s", [other.pk])
+            # A stream in progress: its transaction holds a lock on the feature table.
+            cursor.execute("SELECT count(*) FROM geo_feature WHERE artifact_id = %s", [read_id])
             assert cursor.fetchone()[0] == 3
-            with pytest.raises(Busy, match="try again"):
-                artifact_delete(artifact=artifact)
-        assert Artifact.objects.filter(pk=artifact.pk).exists()
-        assert partition_count() == 2
+            artifact_delete(artifact=artifact)
+            assert not Artifact.objects.filter(pk=artifact_id).exists()
+            assert not ArtifactFile.objects.filter(artifact_id=artifact_id).exists()
+            # The partition outlives the read, and the sweep cannot drop it while the read goes on.
+            assert orphan_partitions() == [artifact_id]
+            assert drop_orphan_partitions() == 0
+            cursor.execute("SELECT count(*) FROM geo_feature WHERE artifact_id = %s", [read_id])
+            assert cursor.fetchone()[0] == 3
     finally:
         reader.rollback()
         reader.close()
 
-    artifact_delete(artifact=artifact)
-    assert not Artifact.objects.filter(pk=artifact.pk).exists()
+    deadline = time.monotonic() + 30
+    while orphan_partitions():
+        drop_orphan_partitions()
+        assert time.monotonic() < deadline, "the sweep never dropped the partition"
     assert partition_count() == 1
+    assert Artifact.objects.get().pk == other.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delete_with_no_read_in_progress_drops_the_partition_at_once():
+    user = get_user_model().objects.create_user("owner")
+    [artifact] = artifact_upload(owner=user, file_name="hazard_map-mean_2.csv", data=fixture_bytes("hazard_map-mean_2.csv"))
+    artifact_delete(artifact=artifact)
+    assert partition_count() == 0
+    assert orphan_partitions() == []
+
+
+def test_dropping_a_partition_inside_a_transaction_is_refused(db):
+    with transaction.atomic(), pytest.raises(RuntimeError, match="outside a transaction"):
+        drop_partition(artifact_id=1, lock_timeout_ms=10)
 
 
 @pytest.mark.django_db(transaction=True)
