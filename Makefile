@@ -27,6 +27,7 @@ help:
 	@echo "make bootstrap  set up only"
 	@echo "make manage CMD='drf_create_token alice'   a manage.py command with make run's settings"
 	@echo "make bench      the map-serving benchmark (a few minutes)"
+	@echo "make bench-slow slow clients streaming whole maps beside tiles and lists (about 6 minutes)"
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -57,3 +58,9 @@ test: bootstrap
 .PHONY: bench
 bench: bootstrap
 	$(PY) bench/maps.py $(BENCH_ARGS)
+
+# Slow clients reading whole maps while others read tiles and lists (README, Server model):
+# its own database (icebox_bench_slow), about 6 minutes. Extra args: BENCH_ARGS='--sites 100000'.
+.PHONY: bench-slow
+bench-slow: bootstrap
+	$(PY) bench/slow_clients.py $(BENCH_ARGS)
