@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import OperationalError, connection, transaction
 from psycopg2.errors import LockNotAvailable
 
+from geo.models import Feature
 from geo.parsers import Table
 
 # Little-endian EWKB header of a 2D Point carrying SRID 4326 (type 1 | the SRID flag 0x20000000).
@@ -91,13 +92,14 @@ def drop_partition(*, artifact_id: int, lock_timeout_ms: int) -> bool:
 
 def orphan_partitions() -> list[int]:
     """Artifact ids that have a partition of geo_feature but no artifact row (deleted, partition left)."""
+    artifacts = connection.ops.quote_name(Feature._meta.get_field("artifact").related_model._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT substring(c.relname FROM '^geo_feature_([0-9]+)$')::bigint AS artifact_id"
-            " FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
-            " WHERE i.inhparent = 'geo_feature'::regclass AND c.relname ~ '^geo_feature_[0-9]+$'"
-            " AND NOT EXISTS (SELECT 1 FROM icebox_artifact a WHERE a.id = substring(c.relname FROM '^geo_feature_([0-9]+)$')::bigint)"
-            " ORDER BY 1"
+            "SELECT p.artifact_id FROM ("
+            "  SELECT substring(c.relname FROM '^geo_feature_([0-9]+)$')::bigint AS artifact_id"
+            "  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+            "  WHERE i.inhparent = 'geo_feature'::regclass AND c.relname ~ '^geo_feature_[0-9]+$'"
+            f") AS p WHERE NOT EXISTS (SELECT 1 FROM {artifacts} a WHERE a.id = p.artifact_id) ORDER BY 1"
         )
         return [row[0] for row in cursor.fetchall()]
 
@@ -105,12 +107,19 @@ def orphan_partitions() -> list[int]:
 def drop_orphan_partitions(*, lock_timeout_ms: int | None = None) -> int:
     """Drop every partition whose artifact is gone, as far as reads in progress allow; how many were dropped.
 
-    Meant to run periodically (and cheap when there is nothing to do: one catalog query); a
-    partition still locked by a long read is left for the next run. A partition being loaded is
+    Meant to run periodically (and cheap when there is nothing to do: one catalog query). While
+    any read of any artifact is in progress no partition can be dropped; they wait for the next
+    run, and each run delays new reads by one lock timeout at most. A partition being loaded is
     never seen here: its artifact row and its table become visible in the same commit.
     """
     timeout = settings.ICEBOX_PARTITION_DROP_LOCK_TIMEOUT_MS if lock_timeout_ms is None else lock_timeout_ms
-    return sum(drop_partition(artifact_id=artifact_id, lock_timeout_ms=timeout) for artifact_id in orphan_partitions())
+    dropped = 0
+    for artifact_id in orphan_partitions():
+        if not drop_partition(artifact_id=artifact_id, lock_timeout_ms=timeout):
+            # Every drop needs the same lock on the parent: the next would wait just as long, in vain.
+            break
+        dropped += 1
+    return dropped
 
 
 class _Stats:
