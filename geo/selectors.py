@@ -20,6 +20,7 @@ from django.db.models.functions import JSONObject
 
 from geo.models import Feature
 from geo.tiles import tile_envelope_with_margin
+from icebox.exceptions import NotFound
 
 # Rows per FETCH from the server-side cursor: one chunk of the response (~200 bytes a feature).
 FETCH_ROWS = 5000
@@ -72,6 +73,7 @@ def _with_properties(features: QuerySet, properties: list[str] | None) -> QueryS
 def feature_collection_chunks(
     features: QuerySet,
     *,
+    artifact_id: int,
     properties: list[str] | None = None,
     limit: int | None = None,
     offset: int = 0,
@@ -85,6 +87,10 @@ def feature_collection_chunks(
     CTE, because `ORDER BY idx LIMIT n` over a bbox makes the planner walk the primary key instead
     of the GiST index (PERF-NOTES.md). `trailer(returned, more)` adds members after "features"
     (numberReturned, links, ...): written last, they may depend on what was streamed.
+
+    `features` are the artifact `artifact_id`'s: should it be deleted after the caller looked it
+    up and before the rows are read, its partition may be gone, and the stream breaks (raises
+    NotFound) instead of ending as a complete, empty collection.
     """
     base, params = _with_properties(features, properties).query.sql_with_params()
     params = list(params)
@@ -99,10 +105,10 @@ def feature_collection_chunks(
         else:
             sql = f"SELECT {_FEATURE_TEXT} FROM ({base}) AS t ORDER BY t.idx{page}"
         params += page_params
-    return _stream(sql, params, limit=limit, trailer=trailer)
+    return _stream(sql, params, artifact_id=artifact_id, limit=limit, trailer=trailer)
 
 
-def _stream(sql: str, params: list, *, limit: int | None, trailer) -> Iterator[bytes]:
+def _stream(sql: str, params: list, *, artifact_id: int, limit: int | None, trailer) -> Iterator[bytes]:
     yield b'{"type":"FeatureCollection","features":['
     returned = 0
     more = False
@@ -112,6 +118,7 @@ def _stream(sql: str, params: list, *, limit: int | None, trailer) -> Iterator[b
             cursor.execute(_CURSOR_PLANNER + "SELECT 1")
         with connection.chunked_cursor() as cursor:
             cursor.execute(sql, params)
+            _check_still_there(artifact_id)
             while batch := cursor.fetchmany(FETCH_ROWS):
                 if limit is not None and returned + len(batch) > limit:
                     batch = batch[: limit - returned]
@@ -129,6 +136,17 @@ def _stream(sql: str, params: list, *, limit: int | None, trailer) -> Iterator[b
     yield (end + "}").encode()
 
 
+def _check_still_there(artifact_id: int) -> None:
+    """Run after the feature query is declared, which holds the artifact's partition from then on.
+
+    A delete drops the partition only after its own commit; so if the artifact is still there
+    now, its partition was there when the query was declared, and the query reads every row.
+    """
+    artifacts = Feature._meta.get_field("artifact").related_model.objects
+    if not artifacts.filter(pk=artifact_id).exists():
+        raise NotFound(f"artifact {artifact_id} was deleted as its features were about to be read")
+
+
 def feature_text(features: QuerySet, *, properties: list[str] | None = None) -> str | None:
     """The GeoJSON text of the first of `features` (one Feature), or None."""
     base, params = _with_properties(features, properties).query.sql_with_params()
@@ -144,14 +162,16 @@ def vector_tile(*, artifact_id: int, z: int, x: int, y: int, layer: str, propert
     The ORM builds the filtered query (the tile and its buffer, in lon/lat, so the GiST index
     answers it); SQL only wraps it in ST_AsMVTGeom/ST_AsMVT, with integer SRIDs. Every property
     becomes an attribute (ST_AsMVT expands a jsonb column) and the feature id is the row index.
-    Empty bytes: no feature in the tile.
+    Empty bytes: no feature in the tile. NotFound: the artifact was deleted after the caller
+    looked it up (its partition may be gone already, which would look like an empty tile); the
+    statement checks that itself, from a snapshot taken once it holds the partition.
     """
     envelope = Polygon.from_bbox(tile_envelope_with_margin(z, x, y, MVT_BUFFER / MVT_EXTENT))
     envelope.srid = 4326
     features = Feature.objects.filter(artifact_id=artifact_id, geom__bboverlaps=envelope)
     base, params = _with_properties(features, properties).query.sql_with_params()
     sql = (
-        _PLANNER + "SELECT ST_AsMVT(q, %s, %s, 'geom', 'idx') FROM ("
+        _PLANNER + f"SELECT ST_AsMVT(q, %s, %s, 'geom', 'idx'), EXISTS (SELECT 1 FROM {_artifact_table()} WHERE id = %s) FROM ("
         "SELECT t.idx, ST_AsMVTGeom(ST_Transform(t.g, 3857), ST_TileEnvelope(%s, %s, %s), %s, %s, true) AS geom, t.props"
         f" FROM ({base}) AS t) AS q"
     )
@@ -159,6 +179,12 @@ def vector_tile(*, artifact_id: int, z: int, x: int, y: int, layer: str, propert
     # as one implicit transaction, so SET LOCAL holds for the SELECT and no more, without the two
     # round trips of BEGIN and COMMIT (a z12 tile takes well under a millisecond in SQL).
     with connection.cursor() as cursor:
-        cursor.execute(sql, [layer, MVT_EXTENT, z, x, y, MVT_EXTENT, MVT_BUFFER, *params])
-        data = cursor.fetchone()[0]
+        cursor.execute(sql, [layer, MVT_EXTENT, artifact_id, z, x, y, MVT_EXTENT, MVT_BUFFER, *params])
+        data, still_there = cursor.fetchone()
+    if not still_there:
+        raise NotFound(f"artifact {artifact_id} not found")
     return bytes(data) if data is not None else b""
+
+
+def _artifact_table() -> str:
+    return connection.ops.quote_name(Feature._meta.get_field("artifact").related_model._meta.db_table)

@@ -91,6 +91,7 @@ class ArtifactDetailView(APIView):
         properties = parse_properties(params["properties"], columns=column_names(artifact.metadata)) if "properties" in params else None
         chunks = feature_collection_chunks(
             artifact_features(artifact_id=artifact.pk, **filters),
+            artifact_id=artifact.pk,
             properties=properties,
             limit=limit,
             offset=offset,

@@ -156,6 +156,7 @@ class ItemsView(OGCView):
 
         chunks = feature_collection_chunks(
             artifact_features(artifact_id=artifact.pk, envelopes=envelopes),
+            artifact_id=artifact.pk,
             properties=properties,
             limit=limit,
             offset=offset,

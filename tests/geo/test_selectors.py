@@ -1,0 +1,68 @@
+"""Feature streams on their own, where the HTTP layer would hide the moment that matters."""
+
+import json
+
+import psycopg2
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+
+from geo.selectors import artifact_features, feature_collection_chunks, vector_tile
+from icebox.exceptions import NotFound
+from icebox.services import artifact_delete, artifact_upload
+from tests.conftest import fixture_bytes
+from tests.icebox.test_artifacts_api import partition_count
+
+
+def _other_connection():
+    """A second session on the test database, as another request would have."""
+    params = connection.get_connection_params()
+    return psycopg2.connect(**{k: v for k, v in params.items() if k in ("dbname", "user", "password", "host", "port")})
+
+
+def _map(user):
+    [artifact] = artifact_upload(owner=user, file_name="hazard_map-mean_2.csv", data=fixture_bytes("hazard_map-mean_2.csv"))
+    return artifact
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stream_whose_artifact_is_deleted_before_its_rows_are_read_breaks_instead_of_ending_empty():
+    artifact = _map(get_user_model().objects.create_user("owner"))
+    artifact_id = artifact.pk
+    # The view has looked the artifact up and the response has started...
+    chunks = feature_collection_chunks(artifact_features(artifact_id=artifact_id), artifact_id=artifact_id)
+    assert next(chunks) == b'{"type":"FeatureCollection","features":['
+    # ...when a delete commits and, no read holding the table, drops the partition at once.
+    artifact_delete(artifact=artifact)
+    assert partition_count() == 0
+    with pytest.raises(NotFound):
+        list(chunks)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stream_of_an_artifact_that_is_still_there_reads_every_feature():
+    artifact = _map(get_user_model().objects.create_user("owner"))
+    body = b"".join(feature_collection_chunks(artifact_features(artifact_id=artifact.pk), artifact_id=artifact.pk))
+    assert [f["id"] for f in json.loads(body)["features"]] == [0, 1, 2]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("partition", ["dropped", "still there, held by a read"])
+def test_a_tile_of_an_artifact_deleted_after_it_was_looked_up_is_not_found_not_empty(partition):
+    artifact = _map(get_user_model().objects.create_user("owner"))
+    artifact_id = artifact.pk
+    # z0 holds every site of the map: a tile with features, were the artifact still there.
+    assert vector_tile(artifact_id=artifact_id, z=0, x=0, y=0, layer="m") != b""
+    reader = _other_connection() if partition != "dropped" else None
+    try:
+        if reader is not None:
+            with reader.cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM geo_feature WHERE artifact_id = %s", [artifact_id])
+        artifact_delete(artifact=artifact)
+        assert partition_count() == (0 if reader is None else 1)
+        with pytest.raises(NotFound):
+            vector_tile(artifact_id=artifact_id, z=0, x=0, y=0, layer="m")
+    finally:
+        if reader is not None:
+            reader.rollback()
+            reader.close()
