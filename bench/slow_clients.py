@@ -54,6 +54,13 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)]
 
 
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sites", type=int, default=1_000_000, help="sites of the streamed map (a multiple of 1000; scales the stream length)")
@@ -199,6 +206,7 @@ def run(args) -> dict:
 
         after, fail_after = unloaded_phase("unloaded again")
         workers_alive = len(server.worker_pids())
+        peak_rss = max(peak_rss_mb(pid) for pid in server.worker_pids())
 
     unloaded = before + after
     complete = sum(1 for s in streams if s == expected)
@@ -216,6 +224,7 @@ def run(args) -> dict:
         "loaded": loaded,
         "failures": fail_before + fail_loaded + fail_after,
         "workers_alive": workers_alive,
+        "peak_rss": peak_rss,
     }
 
 
@@ -241,7 +250,7 @@ def print_report(r: dict, args, elapsed: float) -> None:
     print(f"| unloaded (before and after) | {len(u)} | {statistics.median(u) * 1000:.1f} ms | {percentile(u, 0.95) * 1000:.1f} ms |")
     print(f"| while {args.slow} slow streams ran ({r['loaded_window']:.0f} s) | {len(lo)} | {statistics.median(lo) * 1000:.1f} ms | {percentile(lo, 0.95) * 1000:.1f} ms |")
     print(f"| loaded / unloaded | | {statistics.median(lo) / statistics.median(u):.2f}× | {percentile(lo, 0.95) / percentile(u, 0.95):.2f}× |")
-    print(f"gunicorn workers alive at the end: {r['workers_alive']}")
+    print(f"gunicorn workers alive at the end: {r['workers_alive']}; highest peak RSS of a worker: {r['peak_rss']:.0f} MB")
 
 
 if __name__ == "__main__":
