@@ -6,7 +6,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from engine.exceptions import EngineFailure, ImportForbidden
 from geo.parsers import ParseError
-from icebox.exceptions import Busy, InvalidFile, InvalidParameter, InvalidPropertyName, NotFound
+from icebox.exceptions import Busy, InvalidFile, InvalidParameter, InvalidPropertyName, NotFound, ReadOnly
 
 _STATUS = {
     InvalidParameter: status.HTTP_400_BAD_REQUEST,
@@ -14,6 +14,7 @@ _STATUS = {
     InvalidFile: status.HTTP_400_BAD_REQUEST,
     ParseError: status.HTTP_400_BAD_REQUEST,
     NotFound: status.HTTP_404_NOT_FOUND,
+    ReadOnly: status.HTTP_403_FORBIDDEN,
     Busy: status.HTTP_409_CONFLICT,
     ImportForbidden: status.HTTP_403_FORBIDDEN,
     # Imports talk to engines in workers; should a request ever wait on one, its failure is a bad gateway.
