@@ -170,3 +170,17 @@ def test_a_failed_job_says_why(owner_client, fake_engine):
     assert body["error"].startswith(f"engine at {fake_engine.url} answered 404 for calc 7: no such calculation")
     assert body["artifacts"] == [] and body["calculation"] is None
     assert stored_counts() == NOTHING
+
+
+def test_a_shared_calculation_is_readable_but_its_import_stays_the_owners(owner, owner_client, other_client, fake_engine):
+    job_id = post_import(owner_client, engine_url=fake_engine.url, calc_id=CALC).json()["id"]
+    run_queued()
+    calc_id = owner_client.get("/calculations").json()["results"][0]["id"]
+    assert owner_client.post(f"/calculations/{calc_id}/shares", {"user": "other"}, format="json").status_code == 201
+    calc = other_client.get(f"/calculations/{calc_id}").json()
+    assert (calc["owner"], calc["access"], len(calc["artifacts"])) == ("owner", "shared", EXPECTED_ARTIFACTS)
+    assert other_client.get(f"/artifacts?calculation={calc_id}").json()["count"] == EXPECTED_ARTIFACTS
+    assert other_client.get(calc["artifacts"][0]["url"]).status_code == 200
+    # The import job is the owner's (and its requester's) only, shared calculation or not.
+    assert other_client.get(f"/imports/{job_id}").status_code == 404
+    assert other_client.get("/imports").json()["results"] == []

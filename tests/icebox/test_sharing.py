@@ -535,3 +535,18 @@ def test_the_readable_lookup_is_index_probes_not_scans(owner, grantee, modellers
     plan = _plan(Artifact.objects.filter(artifact_readable(grantee), pk=target.pk))
     assert "Seq Scan" not in plan, plan
     assert "Index Scan using icebox_artifact_pkey" in plan, plan
+
+
+def test_the_readable_condition_holds_when_its_queryset_is_a_subquery(world, grantee):
+    """The SQL condition names the filtered table by the alias the query gives it (U0 in a subquery)."""
+    from engine.selectors import calculation_list
+    from icebox.selectors import artifact_list
+
+    world.share(artifact=world.a, user="grantee")
+    readable = artifact_list(user=grantee).values("pk")
+    assert 's."artifact_id" = U0."id"' in str(Artifact.objects.filter(pk__in=readable).query)
+    assert set(Artifact.objects.filter(pk__in=readable).values_list("pk", flat=True)) == {world.a.pk}
+    assert not Calculation.objects.filter(pk__in=calculation_list(user=grantee).values("pk")).exists()
+    world.share(calculation=world.c, user="grantee")
+    assert set(Artifact.objects.filter(pk__in=artifact_list(user=grantee).values("pk")).values_list("pk", flat=True)) == {world.a.pk, world.b.pk}
+    assert list(Calculation.objects.filter(pk__in=calculation_list(user=grantee).values("pk"))) == [world.c]

@@ -160,3 +160,17 @@ def test_token_auth_reads_items(owner_client, grid):
     artifact, _ = grid
     # owner_client authenticates with "Authorization: Token <key>" (tests/conftest.py).
     assert items(owner_client, artifact, limit=1)["numberReturned"] == 1
+
+
+def test_a_shared_collection_is_listed_and_readable_by_its_grantee_only(owner, other_client, staff_client, grid):
+    from icebox.models import Artifact
+    from sharing.services import share_create
+
+    artifact, _ = grid
+    share_create(sharer=owner, artifact=Artifact.objects.get(pk=artifact["id"]), user="other")
+    assert [c["id"] for c in other_client.get("/ogc/collections").json()["collections"]] == [str(artifact["id"])]
+    for path in PRIVATE:
+        assert other_client.get(path.format(id=artifact["id"])).status_code == 200, path
+        assert staff_client.get(path.format(id=artifact["id"])).status_code == 404, path
+    assert items(other_client, artifact, limit=2)["numberReturned"] == 2
+    assert staff_client.get("/ogc/collections").json()["collections"] == []
