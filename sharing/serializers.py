@@ -1,4 +1,4 @@
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
@@ -22,8 +22,8 @@ class ShareRequestSerializer(serializers.Serializer):
 
 class ShareSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
-    user = serializers.CharField(source="user.username", allow_null=True, default=None)
-    group = serializers.CharField(source="group.name", allow_null=True, default=None)
+    user = serializers.CharField(source="user.username", read_only=True, allow_null=True, default=None)
+    group = serializers.CharField(source="group.name", read_only=True, allow_null=True, default=None)
 
     class Meta:
         model = Share
@@ -49,6 +49,7 @@ class AccessFieldsMixin(serializers.Serializer):
         # Lists annotate the name in their one query; a just-created artifact has its owner at hand.
         return getattr(obj, "owner_username", None) or obj.owner.get_username()
 
+    @extend_schema_field({"type": "string", "enum": ["owner", "shared"]})
     def get_access(self, obj) -> str:
         request = self.context.get("request")
         return "owner" if request is not None and obj.owner_id == request.user.pk else "shared"

@@ -53,6 +53,9 @@ def _grantee(sharer, *, user, group, everyone) -> dict:
     name = user if user is not None else group
     if not isinstance(name, str) or not name:
         raise InvalidParameter(f"{given[0]} must be a {given[0]} name, got {name!r}")
+    if "\x00" in name:
+        # PostgreSQL text cannot hold NUL, so no name has one; asking the database would be an error.
+        raise InvalidParameter(f"no {given[0]} named {name!r}")
     if group is not None:
         try:
             return {"group": Group.objects.get(name=group)}

@@ -361,6 +361,8 @@ def test_sharing_twice_returns_the_same_share(world, owner_client, grantee):
     [
         ({"user": "bob"}, "no user named 'bob'"),
         ({"group": "nobody-here"}, "no group named 'nobody-here'"),
+        ({"user": "gran\x00tee"}, "no user named 'gran\\x00tee'"),  # PostgreSQL refuses NUL in any text
+        ({"group": "model\x00lers"}, "no group named 'model\\x00lers'"),
         ({"user": "owner"}, "you cannot share with yourself"),
         ({}, "give exactly one grantee"),
         ({"user": "grantee", "everyone": True}, "give exactly one grantee"),
