@@ -552,3 +552,28 @@ def test_the_readable_condition_holds_when_its_queryset_is_a_subquery(world, gra
     world.share(calculation=world.c, user="grantee")
     assert set(Artifact.objects.filter(pk__in=artifact_list(user=grantee).values("pk")).values_list("pk", flat=True)) == {world.a.pk, world.b.pk}
     assert list(Calculation.objects.filter(pk__in=calculation_list(user=grantee).values("pk"))) == [world.c]
+
+
+@pytest.mark.parametrize("client_fixture", ["other_client", "staff_client"])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("get", "/artifact/{a}/shares"),
+        ("post", "/artifact/{a}/shares"),
+        ("delete", "/artifact/{a}/shares/{share}"),
+        ("get", "/calculations/{c}/shares"),
+        ("post", "/calculations/{c}/shares"),
+        ("delete", "/calculations/{c}/shares/{share}"),
+        ("get", "/calculations/{c}"),
+    ],
+)
+def test_share_endpoints_of_what_is_not_shared_answer_like_a_missing_id(world, request, client_fixture, method, path):
+    client = request.getfixturevalue(client_fixture)
+    share = world.carol_a.pk if "/artifact/" in path else world.carol_c.pk
+    target = str(world.a.pk if "/artifact/" in path else world.c.pk)
+    data = {"everyone": True} if method == "post" else None
+    response = getattr(client, method)(path.format(a=world.a.pk, c=world.c.pk, share=share), data, format="json")
+    missing = getattr(client, method)(path.format(a=999999, c=999999, share=share), data, format="json")
+    assert (response.status_code, missing.status_code) == (404, 404)
+    assert response.json()["detail"].replace(target, "N") == missing.json()["detail"].replace("999999", "N")
+    assert Share.objects.count() == 2
