@@ -14,7 +14,7 @@ Typical fixtures::
     @pytest.fixture(scope="session")
     def oq_calc(oq_datadir):
         return engine_harness.run_calc(
-            oq_datadir, engine_harness.shared_job("classical_case_18", "job_icebox.ini"))
+            oq_datadir, engine_harness.job("classical_case_18", "job_icebox.ini"))
 
     @pytest.fixture
     def oq_server(oq_datadir, oq_calc):
@@ -57,8 +57,7 @@ __all__ = [
     "engine_venv",
     "prepare_datadir",
     "run_calc",
-    "shared_engine_dir",
-    "shared_job",
+    "job",
 ]
 
 log = logging.getLogger("icebox.engine_harness")
@@ -192,19 +191,44 @@ def _free_port() -> int:
 # locating inputs
 
 
-def shared_engine_dir() -> Path:
-    """``<repo>/../shared/oq-engine`` (read-only; CI gets a copy beside its clone)."""
-    path = REPO_ROOT.parent / "shared" / "oq-engine"
-    if not path.is_dir():
-        raise EngineError(f"{path} not found: the shared/ folder must sit beside the repo clone")
-    return path
+#: Icebox's own job files. Their inputs (logic trees, sources, sites, GMPE tables) are the ones
+#: the engine package ships for its own tests, so the repository keeps only the .ini files.
+JOBS_DIR = REPO_ROOT / "fixtures" / "engine" / "jobs"
+#: repository job folder -> the folder of ``openquake/qa_tests_data`` holding its inputs
+JOB_INPUTS = {"classical_case_18": "classical/case_18"}
+
+_assembled: dict[str, Path] = {}
 
 
-def shared_job(name: str, ini: str = "job.ini") -> Path:
-    """Path of a job file in ``shared/oq-engine/jobs/<name>/<ini>`` (e.g. classical_case_18)."""
-    path = shared_engine_dir() / "jobs" / name / ini
+def qa_tests_data(name: str) -> Path:
+    """A job folder the engine package ships: ``openquake/qa_tests_data/<name>`` in the engine venv."""
+    venv = engine_venv()
+    found = sorted(venv.glob(f"lib/python3*/site-packages/openquake/qa_tests_data/{name}"))
+    if not found or not found[0].is_dir():
+        raise EngineError(f"the engine package in {venv} has no qa_tests_data/{name}")
+    return found[0]
+
+
+def job(name: str, ini: str = "job.ini") -> Path:
+    """``fixtures/engine/jobs/<name>/<ini>``, beside the package's inputs, as a complete job folder.
+
+    The folder is assembled once per process in a temporary directory (removed at exit): the
+    package's files first, then the repository's .ini files over them.
+    """
+    if name not in JOB_INPUTS:
+        raise EngineError(f"unknown job {name!r} (known: {', '.join(JOB_INPUTS)})")
+    if name not in _assembled:
+        root = Path(tempfile.mkdtemp(prefix=f"icebox-oq-job-{name}-"))
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
+        dest = root / name
+        shutil.copytree(qa_tests_data(JOB_INPUTS[name]), dest, copy_function=shutil.copyfile,
+                        ignore=shutil.ignore_patterns("__pycache__", "__init__.py", "expected"))
+        for own in (JOBS_DIR / name).iterdir():
+            shutil.copyfile(own, dest / own.name)
+        _assembled[name] = dest
+    path = _assembled[name] / ini
     if not path.is_file():
-        raise EngineError(f"no job file {path}")
+        raise EngineError(f"no job file {ini} in {JOBS_DIR / name} or the package's {JOB_INPUTS[name]}")
     return path
 
 
@@ -349,7 +373,7 @@ _CALC_ID_RE = re.compile(r"^\[\d{4}-\d\d-\d\d [\d:]+ #(\d+) ", re.MULTILINE)
 
 
 def _copy_inputs(job_ini: Path, datadir: Path) -> Path:
-    """Copy the job's folder into the data dir (shared/ is read-only); return the copied ini."""
+    """Copy the job's folder into the data dir (the engine writes beside its inputs); return the copied ini."""
     inputs = datadir / "inputs"
     inputs.mkdir(exist_ok=True)
     dest = Path(tempfile.mkdtemp(prefix=f"{job_ini.parent.name}-", dir=inputs))

@@ -72,7 +72,7 @@ def datadir(venv, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def calc_id(datadir):
-    return _timed("run_calc", eh.run_calc, datadir, eh.shared_job(*JOB))
+    return _timed("run_calc", eh.run_calc, datadir, eh.job(*JOB))
 
 
 @pytest.fixture(scope="module")
@@ -235,7 +235,7 @@ def test_kill_takes_the_whole_group_down(datadir, calc_id, restricted_server):
 
 
 def test_failed_calc_raises_with_log_tail(datadir, tmp_path):
-    src = eh.shared_job(*JOB)
+    src = eh.job(*JOB)
     shutil.copytree(src.parent, tmp_path / "broken", copy_function=shutil.copyfile)
     job = tmp_path / "broken" / src.name
     job.write_text(src.read_text().replace("source_model_logic_tree.xml",
