@@ -3,11 +3,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.authtoken.views import ObtainAuthToken
 
-from icebox import views
+from icebox import landing, views
 from ogc import views as ogc_views
 from throttling.throttles import TokenAddressThrottle, TokenUsernameThrottle
 
 urlpatterns = [
+    path("", landing.landing, name="landing"),
     path("artifacts", views.ArtifactListView.as_view(), name="artifact-list"),
     path("artifact/<int:artifact_id>", views.ArtifactDetailView.as_view(), name="artifact-detail"),
     path("artifact/<int:artifact_id>/raw", views.ArtifactRawView.as_view(), name="artifact-raw"),
