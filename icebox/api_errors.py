@@ -1,6 +1,7 @@
 """The one place where domain errors become HTTP responses (DRF's EXCEPTION_HANDLER)."""
 
 from rest_framework import status
+from rest_framework.exceptions import Throttled
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -31,6 +32,11 @@ def _status_for(exc: Exception) -> int | None:
 
 def exception_handler(exc, context):
     code = _status_for(exc)
+    if isinstance(exc, Throttled):
+        # DRF's handler adds Retry-After; the body takes the API's error shape.
+        response = drf_exception_handler(exc, context)
+        response.data = {"detail": str(exc.detail), "code": "throttled"}
+        return response
     if code is None:
         return drf_exception_handler(exc, context)
     if isinstance(exc, ParseError):

@@ -1,12 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
-from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.authtoken.views import ObtainAuthToken
 
-from icebox import views
+from icebox import landing, views
 from ogc import views as ogc_views
+from throttling.throttles import TokenAddressThrottle, TokenUsernameThrottle
 
 urlpatterns = [
+    path("", landing.landing, name="landing"),
     path("artifacts", views.ArtifactListView.as_view(), name="artifact-list"),
     path("artifact/<int:artifact_id>", views.ArtifactDetailView.as_view(), name="artifact-detail"),
     path("artifact/<int:artifact_id>/raw", views.ArtifactRawView.as_view(), name="artifact-raw"),
@@ -16,7 +18,7 @@ urlpatterns = [
     path("ogc", ogc_views.LandingView.as_view()),
     path("", include("engine.urls")),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
-    path("api/token", obtain_auth_token, name="api-token"),
+    path("api/token", ObtainAuthToken.as_view(throttle_classes=[TokenAddressThrottle, TokenUsernameThrottle]), name="api-token"),
     path("api-auth/", include("rest_framework.urls")),
     path("admin/", admin.site.urls),
 ]

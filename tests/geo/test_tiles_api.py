@@ -133,7 +133,7 @@ def test_tilejson_with_properties_carries_them_to_the_tile_urls(owner_client, gr
 
 def test_custom_site_id_is_a_string_attribute(owner_client):
     from tests.conftest import fixture_bytes
-    from tests.icebox.test_artifacts_api import upload
+    from tests.support import upload
 
     [artifact] = upload(owner_client, "hazard_curve-mean-PGA_8.csv", fixture_bytes("hazard_curve-mean-PGA_8.csv")).json()["artifacts"]
     doc = owner_client.get(f"/artifact/{artifact['id']}/tiles.json").json()

@@ -1,6 +1,5 @@
 """The artifact API end to end on real PostGIS: upload, list, GeoJSON, subsets, raw, delete, access."""
 
-import csv
 import hashlib
 import io
 import json
@@ -8,23 +7,13 @@ import math
 import zipfile
 
 import pytest
-from django.db import connection
 
 from icebox.models import Artifact, ArtifactFile
 from tests.conftest import FIXTURES, fixture_bytes
+from tests.support import partition_count, read_engine_csv, upload
 from tests.synthetic import hazard_map_csv
 
 ALL_FIXTURE_ZIPS = sorted(p.name for p in FIXTURES.glob("calc*-csv.zip"))
-
-
-def upload(client, file_name: str, data: bytes, **extra):
-    return client.post("/artifacts", {"file": _named(file_name, data), **extra}, format="multipart")
-
-
-def _named(name, data):
-    f = io.BytesIO(data)
-    f.name = name
-    return f
 
 
 def geojson(client, artifact_id, **params):
@@ -38,31 +27,6 @@ def _body(response):
     if getattr(response, "streaming", False):
         return b"".join(response.streaming_content)
     return response.content
-
-
-def read_engine_csv(data: bytes):
-    """An independent reading of an engine CSV: (header, rows as dicts of original text)."""
-    rows = list(csv.reader(io.StringIO(data.decode())))
-    if rows[0][0] == "#":
-        rows = rows[1:]
-    header, body = rows[0], rows[1:]
-    return header, [dict(zip(header, row)) for row in body]
-
-
-def partition_count() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_inherits WHERE inhparent = 'geo_feature'::regclass")
-        attached = cursor.fetchone()[0]
-        cursor.execute("SELECT count(*) FROM pg_class WHERE relname LIKE 'geo\\_feature\\_%%' AND relkind = 'r'")
-        tables = cursor.fetchone()[0]
-    assert attached == tables, "a feature table exists that is not attached"
-    return tables
-
-
-def assert_nothing_stored():
-    assert Artifact.objects.count() == 0
-    assert ArtifactFile.objects.count() == 0
-    assert partition_count() == 0
 
 
 # --- upload and list -------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import zipfile
 import pytest
 
 from tests.conftest import fixture_bytes
-from tests.icebox.test_artifacts_api import assert_nothing_stored, upload
+from tests.support import assert_nothing_stored, upload
 
 GOOD = fixture_bytes("hazard_map-mean_2.csv")
 GOOD_LINES = GOOD.decode().splitlines(keepends=True)
