@@ -13,10 +13,11 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from geo.params import column_names, parse_bbox, parse_count, parse_properties, parse_region, parse_tile
+from geo.params import column_names, parse_bbox, parse_properties, parse_region, parse_tile
 from geo.selectors import artifact_features, feature_collection_chunks
 from icebox import selectors, services
 from icebox.exceptions import InvalidFile, InvalidParameter
+from icebox.integers import INTEGER_MAX, parse_int
 from icebox.http_cache import artifact_etag, not_modified, with_cache_headers
 from icebox.links import with_query
 from icebox.serializers import ArtifactSerializer, ArtifactUploadResultSerializer, ArtifactUploadSerializer
@@ -86,8 +87,9 @@ class ArtifactDetailView(APIView):
         if fmt != "geojson":
             raise InvalidParameter(f"format must be geojson or raw, got {fmt!r}")
         filters = _spatial_filters(params)
-        limit = parse_count(params["limit"], name="limit", minimum=1) if "limit" in params else None
-        offset = parse_count(params.get("offset", "0"), name="offset", minimum=0)
+        # Site indexes are PostgreSQL integers: no page can start or reach beyond INTEGER_MAX.
+        limit = parse_int(params["limit"], name="limit", minimum=1, maximum=INTEGER_MAX) if "limit" in params else None
+        offset = parse_int(params.get("offset", "0"), name="offset", maximum=INTEGER_MAX)
         properties = parse_properties(params["properties"], columns=column_names(artifact.metadata)) if "properties" in params else None
         chunks = feature_collection_chunks(
             artifact_features(artifact_id=artifact.pk, **filters),

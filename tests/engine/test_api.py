@@ -170,3 +170,28 @@ def test_a_failed_job_says_why(owner_client, fake_engine):
     assert body["error"].startswith(f"engine at {fake_engine.url} answered 404 for calc 7: no such calculation")
     assert body["artifacts"] == [] and body["calculation"] is None
     assert stored_counts() == NOTHING
+
+
+@pytest.mark.parametrize(
+    "calc_id",
+    ["²", "٣", "99999999999999999999", 99999999999999999999, 2147483648, 1e30, 2.0, "2.0", " 2", pytest.param("9" * 5000, id="5000-digits")],
+)
+def test_a_calc_id_that_is_not_an_integer_in_ascii_digits_and_in_range_is_400(owner_client, fake_engine, calc_id):
+    response = post_import(owner_client, engine_url=fake_engine.url, calc_id=calc_id)
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "invalid_parameter" and "calc_id must be" in response.json()["detail"]
+    assert ImportJob.objects.count() == 0
+
+
+def test_a_calc_url_whose_id_is_out_of_range_is_400(owner_client, fake_engine):
+    response = post_import(owner_client, url=f"{fake_engine.url}/v1/calc/999999999999/results")
+    assert response.status_code == 400, response.content
+    assert "calc_id must be <= 2147483647" in response.json()["detail"]
+    assert ImportJob.objects.count() == 0
+
+
+def test_staff_importing_for_a_name_holding_nul_is_400(staff_client, fake_engine):
+    response = post_import(staff_client, engine_url=fake_engine.url, calc_id=CALC, owner="ow\x00ner")
+    assert response.status_code == 400, response.content
+    assert response.json()["detail"] == "owner must be a user name"
+    assert ImportJob.objects.count() == 0

@@ -160,3 +160,29 @@ def test_token_auth_reads_items(owner_client, grid):
     artifact, _ = grid
     # owner_client authenticates with "Authorization: Token <key>" (tests/conftest.py).
     assert items(owner_client, artifact, limit=1)["numberReturned"] == 1
+
+
+# --- integers: ASCII digits, bounded ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("fid", ["²", "٣", "١٧", "17\x00", pytest.param("9" * 5000, id="5000-digits")])
+def test_an_item_id_in_other_than_ascii_digits_is_404(owner_client, grid, fid):
+    artifact, _ = grid
+    response = owner_client.get(f"/ogc/collections/{artifact['id']}/items/{fid}")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+@pytest.mark.parametrize("params", [{"offset": "9223372036854775808"}, {"offset": "2147483648"}, {"offset": "²"}, {"limit": "٣"}])
+def test_items_paging_out_of_range_or_in_unicode_digits_is_400(owner_client, grid, params):
+    artifact, _ = grid
+    response = owner_client.get(f"/ogc/collections/{artifact['id']}/items", params)
+    assert response.status_code == 400, body(response)
+    assert response.json()["code"] == "invalid_parameter"
+
+
+def test_a_collection_id_in_arabic_indic_digits_is_not_that_artifact(owner_client, grid):
+    artifact, _ = grid
+    arabic = "".join(chr(0x0660 + int(d)) for d in str(artifact["id"]))
+    for path in (f"/ogc/collections/{arabic}", f"/ogc/collections/{arabic}/items", f"/ogc/collections/{arabic}/items/0"):
+        assert owner_client.get(path).status_code == 404, path
