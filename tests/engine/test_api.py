@@ -195,3 +195,21 @@ def test_staff_importing_for_a_name_holding_nul_is_400(staff_client, fake_engine
     assert response.status_code == 400, response.content
     assert response.json()["detail"] == "owner must be a user name"
     assert ImportJob.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_under_djangos_own_server_post_answers_202_with_a_plain_location(live_server, owner, fake_engine):
+    """live_server is runserver's WSGIServer (wsgiref), which refuses a header value that is not exactly a str."""
+    import requests
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=owner).key
+    response = requests.post(
+        f"{live_server.url}/artifacts/import",
+        json={"engine_url": fake_engine.url, "calc_id": CALC},
+        headers={"Authorization": f"Token {token}"},
+        timeout=30,
+    )
+    assert response.status_code == 202, response.text
+    assert response.headers["Location"] == response.json()["url"] == f"{live_server.url}/imports/{response.json()['id']}"
+    assert ImportJob.objects.count() == 1

@@ -186,3 +186,30 @@ def test_a_collection_id_in_arabic_indic_digits_is_not_that_artifact(owner_clien
     arabic = "".join(chr(0x0660 + int(d)) for d in str(artifact["id"]))
     for path in (f"/ogc/collections/{arabic}", f"/ogc/collections/{arabic}/items", f"/ogc/collections/{arabic}/items/0"):
         assert owner_client.get(path).status_code == 404, path
+
+
+@pytest.mark.parametrize(
+    "path, status",
+    [
+        ("/ogc/collections/{id}/items?limit=0", 400),
+        ("/ogc/collections/{id}/items?sortby=idx", 400),
+        ("/ogc/collections/{id}/items/1200", 404),
+        ("/ogc/collections/999999/items", 404),
+        ("/ogc/collections/{id}?f=xml", 400),
+    ],
+)
+def test_ogc_errors_are_json_not_geojson(owner_client, grid, path, status):
+    artifact, _ = grid
+    response = owner_client.get(path.format(id=artifact["id"]))
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/json"
+    assert set(response.json()) == {"detail", "code"}
+
+
+def test_ogc_errors_are_json_when_the_client_accepts_geojson_only(owner_client, anon_client, grid):
+    artifact, _ = grid
+    response = owner_client.get(f"/ogc/collections/{artifact['id']}/items?limit=0", HTTP_ACCEPT="application/geo+json")
+    assert response.status_code == 400 and response["Content-Type"] == "application/json"
+    response = anon_client.get(f"/ogc/collections/{artifact['id']}/items", HTTP_ACCEPT="application/geo+json")
+    assert response.status_code == 401 and response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "not_authenticated"
