@@ -20,6 +20,7 @@ from icebox.exceptions import InvalidFile, InvalidParameter
 from icebox.integers import INTEGER_MAX, parse_int
 from icebox.http_cache import artifact_etag, not_modified, with_cache_headers
 from icebox.links import with_query
+from icebox.upload_names import FileNames
 from icebox.serializers import ArtifactSerializer, ArtifactUploadResultSerializer, ArtifactUploadSerializer
 
 GEOJSON = "application/geo+json"
@@ -43,13 +44,27 @@ class ArtifactListView(generics.GenericAPIView):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
+    def initialize_request(self, request, *args, **kwargs):
+        # Before anything reads the body (authentication may, for a session's CSRF check).
+        self.file_names = FileNames(request)
+        request.upload_handlers.insert(0, self.file_names)
+        return super().initialize_request(request, *args, **kwargs)
+
     @extend_schema(request={"multipart/form-data": ArtifactUploadSerializer}, responses={201: ArtifactUploadResultSerializer})
     def post(self, request):
-        upload = request.FILES.get("file")
-        if upload is None:
+        uploads = request.FILES.getlist("file")
+        if not uploads:
             raise InvalidFile("no file: send the engine CSV or zip as the multipart field 'file'")
+        if len(uploads) > 1:
+            raise InvalidFile(f"{len(uploads)} 'file' fields: send one engine CSV or zip per upload (a zip holds several CSVs)")
+        names = request.data.getlist("name") if hasattr(request.data, "getlist") else []
+        if len(names) > 1:
+            raise InvalidParameter(f"{len(names)} 'name' fields: give at most one")
+        [upload] = uploads
+        # The name as the client sent it: Django's UploadedFile.name is cut to 255 characters.
+        [file_name] = self.file_names.names("file") or [upload.name]
         artifacts = services.artifact_upload(
-            owner=request.user, file_name=upload.name, data=_read_upload(upload), name=request.data.get("name")
+            owner=request.user, file_name=file_name, data=_read_upload(upload), name=names[0] if names else None
         )
         body = {"artifacts": ArtifactSerializer(artifacts, many=True, context={"request": request}).data}
         return Response(body, status=status.HTTP_201_CREATED)
