@@ -37,8 +37,9 @@ class ArtifactListView(generics.GenericAPIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("artifact_type", str, enum=["hazard_curve", "hazard_map", "uhs"]),
-            OpenApiParameter("calculation", int, description="only the artifacts imported from this calculation (GET /calculations)"),
-        ]
+            OpenApiParameter("calculation", {"type": "integer", "format": "int64", "minimum": 1}, description="only the artifacts imported from this calculation (GET /calculations)"),
+        ],
+        responses=ArtifactSerializer(many=True),
     )
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
@@ -79,12 +80,12 @@ def _read_upload(upload) -> bytes:
 
 _SPATIAL_PARAMETERS = [
     OpenApiParameter("bbox", str, description="minlon,minlat,maxlon,maxlat: features intersecting the box"),
-    OpenApiParameter("tile", str, description="z/x/y: features inside that XYZ web map tile"),
+    OpenApiParameter("tile", {"type": "string", "pattern": "^[0-9]+/[0-9]+/[0-9]+$"}, description="z/x/y: features inside that XYZ web map tile"),
     OpenApiParameter("region", str, description="a WKT or GeoJSON (Multi)Polygon: features within it"),
     OpenApiParameter("format", str, enum=["geojson", "raw"], description="raw: the original file"),
     OpenApiParameter("properties", str, description="comma-separated data columns to return (default: all)"),
-    OpenApiParameter("limit", int, description="at most this many features, in file order; the response's `next` is the next page"),
-    OpenApiParameter("offset", int, description="skip this many features (with limit: the page start)"),
+    OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": INTEGER_MAX}, description="at most this many features, in file order; the response's `next` is the next page"),
+    OpenApiParameter("offset", {"type": "integer", "minimum": 0, "maximum": INTEGER_MAX}, description="skip this many features (with limit: the page start)"),
 ]
 
 

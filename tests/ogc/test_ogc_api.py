@@ -213,3 +213,14 @@ def test_ogc_errors_are_json_when_the_client_accepts_geojson_only(owner_client, 
     response = anon_client.get(f"/ogc/collections/{artifact['id']}/items", HTTP_ACCEPT="application/geo+json")
     assert response.status_code == 401 and response["Content-Type"] == "application/json"
     assert response.json()["code"] == "not_authenticated"
+
+
+def test_the_api_definition_declares_json_errors_for_every_operation(anon_client):
+    doc = anon_client.get("/ogc/api").json()
+    assert doc["components"]["schemas"]["Error"]["required"] == ["detail", "code"]
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for path, item in doc["paths"].items():
+        responses = item["get"]["responses"]
+        expected = {"400", "401", "406", "429", "500"} | ({"404"} if path.startswith("/collections/") else set())
+        assert expected <= set(responses), path
+        assert all(responses[code]["content"] == error for code in expected), path
