@@ -8,6 +8,7 @@ an exception in a middleware) in the same shape.
 
 import logging
 
+from django.core.exceptions import SuspiciousOperation
 from django.http import JsonResponse
 from rest_framework import exceptions, renderers, status
 from rest_framework.response import Response
@@ -50,6 +51,10 @@ def exception_handler(exc, context):
         else:
             body = {"detail": exc.message, "code": exc.code}
         response = Response(body, status=code)
+    elif isinstance(exc, SuspiciousOperation):
+        # Too many fields or files, a body over DATA_UPLOAD_MAX_MEMORY_SIZE: Django's own 400, logged as Django does.
+        logging.getLogger(f"django.security.{type(exc).__name__}").error(str(exc))
+        response = Response({"detail": str(exc), "code": "bad_request"}, status=status.HTTP_400_BAD_REQUEST)
     else:
         response = drf_exception_handler(exc, context)
         if response is None:

@@ -97,3 +97,14 @@ def test_a_database_connection_dropped_mid_upload_is_a_json_500_and_stores_nothi
     assert response.headers["Content-Type"] == "application/json"
     assert response.json()["code"] == "server_error"
     assert_nothing_stored()
+
+
+def test_too_many_multipart_fields_is_a_json_400_not_a_500(owner_client):
+    from tests.icebox.test_artifacts_api import _named
+
+    fields = {f"f{i}": "x" for i in range(1001)}
+    response = owner_client.post("/artifacts", {"file": _named("hazard_map-mean_2.csv", fixture_bytes("hazard_map-mean_2.csv")), **fields}, format="multipart")
+    body = assert_error(response, 400, "bad_request")
+    assert "DATA_UPLOAD_MAX_NUMBER_FIELDS" in body["detail"]
+    assert_nothing_stored()
+
