@@ -3,6 +3,7 @@ from rest_framework.reverse import reverse
 
 from engine.models import Calculation, ImportJob
 from icebox.integers import INTEGER_MAX
+from sharing.serializers import AccessFieldsMixin
 
 
 class ImportRequestSerializer(serializers.Serializer):
@@ -69,7 +70,7 @@ class _ImportedArtifactSerializer(serializers.Serializer):
         return reverse("artifact-detail", kwargs={"artifact_id": row.artifact_id}, request=self.context.get("request"))
 
 
-class CalculationSerializer(serializers.ModelSerializer):
+class CalculationSerializer(AccessFieldsMixin, serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="calculation-detail", lookup_url_kwarg="calculation_id")
     artifacts_url = serializers.SerializerMethodField()
     artifacts = _ImportedArtifactSerializer(source="imported_outputs", many=True)
@@ -77,7 +78,7 @@ class CalculationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Calculation
         fields = [
-            "id", "url", "engine_url", "calc_id", "engine_version", "description", "calculation_mode", "status",
+            "id", "url", "owner", "access", "engine_url", "calc_id", "engine_version", "description", "calculation_mode", "status",
             "start_time", "stop_time", "created", "updated", "artifacts_url", "artifacts",
         ]
         read_only_fields = fields

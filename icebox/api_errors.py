@@ -17,7 +17,7 @@ from rest_framework.views import set_rollback
 
 from engine.exceptions import EngineFailure, ImportForbidden
 from geo.parsers import ParseError
-from icebox.exceptions import Busy, InvalidFile, InvalidParameter, InvalidPropertyName, NotFound
+from icebox.exceptions import Busy, InvalidFile, InvalidParameter, InvalidPropertyName, NotFound, ReadOnly
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,7 @@ _STATUS = {
     InvalidFile: status.HTTP_400_BAD_REQUEST,
     ParseError: status.HTTP_400_BAD_REQUEST,
     NotFound: status.HTTP_404_NOT_FOUND,
+    ReadOnly: status.HTTP_403_FORBIDDEN,
     Busy: status.HTTP_409_CONFLICT,
     ImportForbidden: status.HTTP_403_FORBIDDEN,
     # Imports talk to engines in workers; should a request ever wait on one, its failure is a bad gateway.

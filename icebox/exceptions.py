@@ -40,3 +40,9 @@ class Busy(IceboxError):
     """The data is in use in a way that blocks this change for now; trying again later works."""
 
     code = "busy"
+
+
+class ReadOnly(IceboxError):
+    """Shared with the user, who may read it but not change, delete or re-share it."""
+
+    code = "read_only"

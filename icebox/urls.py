@@ -11,6 +11,7 @@ urlpatterns = [
     path("artifact/<int:artifact_id>", views.ArtifactDetailView.as_view(), name="artifact-detail"),
     path("artifact/<int:artifact_id>/raw", views.ArtifactRawView.as_view(), name="artifact-raw"),
     path("", include("geo.urls")),
+    path("", include("sharing.urls")),
     path("ogc/", include("ogc.urls")),
     path("ogc", ogc_views.LandingView.as_view()),
     path("", include("engine.urls")),

@@ -22,6 +22,7 @@ from icebox.http_cache import artifact_etag, not_modified, with_cache_headers
 from icebox.links import with_query
 from icebox.upload_names import FileNames
 from icebox.serializers import ArtifactSerializer, ArtifactUploadResultSerializer, ArtifactUploadSerializer
+from sharing.serializers import SHARED_PARAMETER
 
 GEOJSON = "application/geo+json"
 
@@ -32,12 +33,15 @@ class ArtifactListView(generics.GenericAPIView):
 
     def get_queryset(self):
         params = self.request.query_params
-        return selectors.artifact_list(user=self.request.user, artifact_type=params.get("artifact_type"), calculation=params.get("calculation"))
+        return selectors.artifact_list(
+            user=self.request.user, artifact_type=params.get("artifact_type"), calculation=params.get("calculation"), shared=params.get("shared")
+        )
 
     @extend_schema(
         parameters=[
             OpenApiParameter("artifact_type", str, enum=["hazard_curve", "hazard_map", "uhs"]),
             OpenApiParameter("calculation", {"type": "integer", "format": "int64", "minimum": 1}, description="only the artifacts imported from this calculation (GET /calculations)"),
+            SHARED_PARAMETER,
         ],
         responses=ArtifactSerializer(many=True),
     )
@@ -120,7 +124,7 @@ class ArtifactDetailView(APIView):
 
     @extend_schema(responses={204: OpenApiResponse(description="deleted")})
     def delete(self, request, artifact_id: int):
-        services.artifact_delete(artifact=selectors.artifact_get(user=request.user, artifact_id=artifact_id))
+        services.artifact_delete(artifact=selectors.artifact_get_owned(user=request.user, artifact_id=artifact_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -213,3 +213,17 @@ def test_under_djangos_own_server_post_answers_202_with_a_plain_location(live_se
     assert response.status_code == 202, response.text
     assert response.headers["Location"] == response.json()["url"] == f"{live_server.url}/imports/{response.json()['id']}"
     assert ImportJob.objects.count() == 1
+
+
+def test_a_shared_calculation_is_readable_but_its_import_stays_the_owners(owner, owner_client, other_client, fake_engine):
+    job_id = post_import(owner_client, engine_url=fake_engine.url, calc_id=CALC).json()["id"]
+    run_queued()
+    calc_id = owner_client.get("/calculations").json()["results"][0]["id"]
+    assert owner_client.post(f"/calculations/{calc_id}/shares", {"user": "other"}, format="json").status_code == 201
+    calc = other_client.get(f"/calculations/{calc_id}").json()
+    assert (calc["owner"], calc["access"], len(calc["artifacts"])) == ("owner", "shared", EXPECTED_ARTIFACTS)
+    assert other_client.get(f"/artifacts?calculation={calc_id}").json()["count"] == EXPECTED_ARTIFACTS
+    assert other_client.get(calc["artifacts"][0]["url"]).status_code == 200
+    # The import job is the owner's (and its requester's) only, shared calculation or not.
+    assert other_client.get(f"/imports/{job_id}").status_code == 404
+    assert other_client.get("/imports").json()["results"] == []

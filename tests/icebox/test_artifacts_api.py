@@ -339,3 +339,23 @@ def test_openapi_schema_is_served(owner_client):
     schema = json.loads(response.content)
     assert "/artifact/{artifact_id}" in schema["paths"]
     assert "/artifacts" in schema["paths"]
+
+
+@pytest.mark.parametrize("method,path", [("get", "/artifact/{id}"), ("get", "/artifact/{id}/raw"), ("delete", "/artifact/{id}")])
+def test_staff_get_404_for_another_users_artifact_like_anyone(staff_client, owned, method, path):
+    assert getattr(staff_client, method)(path.format(id=owned["id"])).status_code == 404
+    assert Artifact.objects.filter(pk=owned["id"]).exists()
+
+
+def test_a_user_it_is_shared_with_reads_it_but_a_delete_is_403_read_only(owner, other_client, owned):
+    from sharing.services import share_create
+
+    share_create(sharer=owner, artifact=Artifact.objects.get(pk=owned["id"]), user="other")
+    assert other_client.get(f"/artifact/{owned['id']}/raw").status_code == 200
+    response = other_client.delete(f"/artifact/{owned['id']}")
+    assert response.status_code == 403
+    assert response.json() == {
+        "detail": f"artifact {owned['id']} is shared with you read-only: only its owner may change, delete or share it",
+        "code": "read_only",
+    }
+    assert Artifact.objects.filter(pk=owned["id"]).exists()

@@ -224,3 +224,17 @@ def test_the_api_definition_declares_json_errors_for_every_operation(anon_client
         expected = {"400", "401", "406", "429", "500"} | ({"404"} if path.startswith("/collections/") else set())
         assert expected <= set(responses), path
         assert all(responses[code]["content"] == error for code in expected), path
+
+
+def test_a_shared_collection_is_listed_and_readable_by_its_grantee_only(owner, other_client, staff_client, grid):
+    from icebox.models import Artifact
+    from sharing.services import share_create
+
+    artifact, _ = grid
+    share_create(sharer=owner, artifact=Artifact.objects.get(pk=artifact["id"]), user="other")
+    assert [c["id"] for c in other_client.get("/ogc/collections").json()["collections"]] == [str(artifact["id"])]
+    for path in PRIVATE:
+        assert other_client.get(path.format(id=artifact["id"])).status_code == 200, path
+        assert staff_client.get(path.format(id=artifact["id"])).status_code == 404, path
+    assert items(other_client, artifact, limit=2)["numberReturned"] == 2
+    assert staff_client.get("/ogc/collections").json()["collections"] == []
