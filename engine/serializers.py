@@ -2,6 +2,7 @@ from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from engine.models import Calculation, ImportJob
+from icebox.integers import INTEGER_MAX
 from sharing.serializers import AccessFieldsMixin
 
 
@@ -9,7 +10,7 @@ class ImportRequestSerializer(serializers.Serializer):
     """What POST /artifacts/import accepts (documentation; engine.services checks the values)."""
 
     engine_url = serializers.CharField(required=False, help_text="A server of ICEBOX_ENGINE_SERVERS, e.g. http://127.0.0.1:8800")
-    calc_id = serializers.IntegerField(required=False, min_value=1)
+    calc_id = serializers.IntegerField(required=False, min_value=1, max_value=INTEGER_MAX)
     url = serializers.CharField(required=False, help_text="Instead of engine_url + calc_id: http://host:port/v1/calc/<id>/results")
     outputs = serializers.ListField(child=serializers.CharField(), required=False, help_text="Default: hcurves, hmaps, hmaps-stats, uhs")
     owner = serializers.CharField(required=False, help_text="Staff only: import for this user")

@@ -28,7 +28,8 @@ class ImportCreateView(APIView):
             raise InvalidParameter(f"unknown field(s) {', '.join(unknown)}; accepted: {', '.join(sorted(_IMPORT_FIELDS))}")
         job = services.import_request(requested_by=request.user, **{k: request.data[k] for k in _IMPORT_FIELDS & set(request.data)})
         body = ImportJobSerializer(job, context={"request": request}).data
-        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
+        # str(): body["url"] is a DRF Hyperlink, a str subclass that wsgiref (runserver) refuses in a header.
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": str(body["url"])})
 
 
 class ImportListView(generics.ListAPIView):

@@ -116,9 +116,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "icebox.pagination.PageNumberPagination",
     "PAGE_SIZE": env_int("ICEBOX_PAGE_SIZE", 50, minimum=1),
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "icebox.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "icebox.api_errors.exception_handler",
     # `format` is Icebox's own parameter on /artifact/<id> (`format=raw`), not a renderer switch.
     "URL_FORMAT_OVERRIDE": None,

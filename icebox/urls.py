@@ -22,3 +22,9 @@ urlpatterns = [
     path("api-auth/", include("rest_framework.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# What Django answers itself (no URL matched, a bad Host, a failing middleware) is JSON too.
+handler400 = "icebox.api_errors.bad_request"
+handler403 = "icebox.api_errors.permission_denied"
+handler404 = "icebox.api_errors.not_found"
+handler500 = "icebox.api_errors.server_error"

@@ -188,3 +188,41 @@ def test_streamed_geojson_is_gzipped_when_accepted_and_identical_once_decompress
     assert response["ETag"].startswith('W/"')
     assert gzip.decompress(body(response)) == plain
     json.loads(plain)
+
+
+# --- integers: ASCII digits, bounded, refused before the stream starts -----------------------
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"tile": "²/0/0"}, "tile must be z/x/y"),
+        ({"tile": "٣/0/0"}, "tile must be z/x/y"),
+        ({"limit": "100000000000000000000"}, "limit must be <= 2147483647"),
+        ({"limit": "٣"}, "limit must be an integer"),
+        ({"offset": "9223372036854775808"}, "offset must be <= 2147483647"),
+        ({"offset": "2147483648"}, "offset must be <= 2147483647"),
+        ({"limit": "5", "offset": "²"}, "offset must be an integer"),
+    ],
+)
+def test_unicode_digits_and_out_of_range_integers_are_a_400_not_a_cut_stream(owner_client, grid, params, message):
+    artifact, _ = grid
+    response = owner_client.get(f"/artifact/{artifact['id']}", params)
+    assert response.status_code == 400, body(response)
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "invalid_parameter"
+    assert message in response.json()["detail"]
+
+
+def test_the_largest_offset_is_an_empty_page(owner_client, grid):
+    artifact, _ = grid
+    doc = _get(owner_client, artifact, limit="2147483647", offset="2147483647")
+    assert doc["features"] == [] and doc["next"] is None
+
+
+@pytest.mark.parametrize("calculation", ["²", "٣", "0", "-1", "1.0", "9223372036854775808", pytest.param("9" * 5000, id="5000-digits")])
+def test_a_calculation_filter_that_is_not_an_id_is_a_400(owner_client, calculation):
+    response = owner_client.get("/artifacts", {"calculation": calculation})
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_parameter"
+    assert "calculation must be" in response.json()["detail"]
