@@ -2,13 +2,15 @@ from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from engine.models import Calculation, ImportJob
+from icebox.integers import INTEGER_MAX
+from sharing.serializers import AccessFieldsMixin
 
 
 class ImportRequestSerializer(serializers.Serializer):
     """What POST /artifacts/import accepts (documentation; engine.services checks the values)."""
 
     engine_url = serializers.CharField(required=False, help_text="A server of ICEBOX_ENGINE_SERVERS, e.g. http://127.0.0.1:8800")
-    calc_id = serializers.IntegerField(required=False, min_value=1)
+    calc_id = serializers.IntegerField(required=False, min_value=1, max_value=INTEGER_MAX)
     url = serializers.CharField(required=False, help_text="Instead of engine_url + calc_id: http://host:port/v1/calc/<id>/results")
     outputs = serializers.ListField(child=serializers.CharField(), required=False, help_text="Default: hcurves, hmaps, hmaps-stats, uhs")
     owner = serializers.CharField(required=False, help_text="Staff only: import for this user")
@@ -68,7 +70,7 @@ class _ImportedArtifactSerializer(serializers.Serializer):
         return reverse("artifact-detail", kwargs={"artifact_id": row.artifact_id}, request=self.context.get("request"))
 
 
-class CalculationSerializer(serializers.ModelSerializer):
+class CalculationSerializer(AccessFieldsMixin, serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="calculation-detail", lookup_url_kwarg="calculation_id")
     artifacts_url = serializers.SerializerMethodField()
     artifacts = _ImportedArtifactSerializer(source="imported_outputs", many=True)
@@ -76,7 +78,7 @@ class CalculationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Calculation
         fields = [
-            "id", "url", "engine_url", "calc_id", "engine_version", "description", "calculation_mode", "status",
+            "id", "url", "owner", "access", "engine_url", "calc_id", "engine_version", "description", "calculation_mode", "status",
             "start_time", "stop_time", "created", "updated", "artifacts_url", "artifacts",
         ]
         read_only_fields = fields

@@ -18,6 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from engine.exceptions import EngineNotAllowed
 from icebox.exceptions import InvalidParameter
+from icebox.integers import INTEGER_MAX, parse_int
 
 _SCHEMES = {"http": 80, "https": 443}
 # /v1/calc/7, /v1/calc/7/, /v1/calc/7/results, /v1/calc/7/status: the forms a user copies from the engine.
@@ -119,15 +120,14 @@ def parse_import_target(
         match = _CALC_PATH_RE.fullmatch(path)
         if not match:
             raise InvalidParameter("url must look like http://host:port/v1/calc/<calc_id>/results")
-        return server, int(match["calc_id"])
+        return server, parse_int(match["calc_id"], name="calc_id", minimum=1, maximum=INTEGER_MAX)
     if engine_url is None or calc_id is None:
         raise InvalidParameter("give engine_url and calc_id, or url (http://host:port/v1/calc/<calc_id>/results)")
     server, path = match_engine_url(engine_url, servers)
     if path not in ("", "/"):
         raise InvalidParameter("engine_url must be the server's base URL, e.g. http://127.0.0.1:8800")
-    if isinstance(calc_id, bool) or not isinstance(calc_id, (int, str)) or not str(calc_id).isdigit() or int(calc_id) < 1:
-        raise InvalidParameter(f"calc_id must be a positive integer, got {calc_id!r}")
-    return server, int(calc_id)
+    # The engine numbers calculations with integers, and so does Icebox (ImportJob.calc_id).
+    return server, parse_int(calc_id, name="calc_id", minimum=1, maximum=INTEGER_MAX)
 
 
 def _shown(key: tuple[str, str, int]) -> str:

@@ -92,7 +92,8 @@ def _requested_outputs(outputs) -> list[str]:
 def _owner(*, requested_by, owner):
     if owner is None or owner == requested_by.get_username():
         return requested_by
-    if not isinstance(owner, str) or not owner:
+    # PostgreSQL text cannot hold NUL: such a name would fail in the query instead of matching nobody.
+    if not isinstance(owner, str) or not owner or "\x00" in owner:
         raise InvalidParameter("owner must be a user name")
     if not requested_by.is_staff:
         raise ImportForbidden("only staff may import for another user")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from engine import selectors, services
 from engine.serializers import CalculationDetailSerializer, CalculationSerializer, ImportJobSerializer, ImportRequestSerializer
 from icebox.exceptions import InvalidParameter
+from sharing.serializers import SHARED_PARAMETER
 
 _IMPORT_FIELDS = {"engine_url", "calc_id", "url", "outputs", "owner"}
 
@@ -27,7 +28,8 @@ class ImportCreateView(APIView):
             raise InvalidParameter(f"unknown field(s) {', '.join(unknown)}; accepted: {', '.join(sorted(_IMPORT_FIELDS))}")
         job = services.import_request(requested_by=request.user, **{k: request.data[k] for k in _IMPORT_FIELDS & set(request.data)})
         body = ImportJobSerializer(job, context={"request": request}).data
-        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
+        # str(): body["url"] is a DRF Hyperlink, a str subclass that wsgiref (runserver) refuses in a header.
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": str(body["url"])})
 
 
 class ImportListView(generics.ListAPIView):
@@ -44,11 +46,12 @@ class ImportDetailView(APIView):
         return Response(ImportJobSerializer(job, context={"request": request}).data)
 
 
+@extend_schema_view(get=extend_schema(parameters=[SHARED_PARAMETER]))
 class CalculationListView(generics.ListAPIView):
     serializer_class = CalculationSerializer
 
     def get_queryset(self):
-        return selectors.calculation_list(user=self.request.user)
+        return selectors.calculation_list(user=self.request.user, shared=self.request.query_params.get("shared"))
 
 
 class CalculationDetailView(APIView):

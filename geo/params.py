@@ -11,8 +11,9 @@ import math
 
 from django.contrib.gis.geos import GEOSException, GEOSGeometry, LinearRing, MultiPolygon, Polygon
 
-from geo.tiles import tile_bounds
+from geo.tiles import MAX_ZOOM, tile_bounds
 from icebox.exceptions import InvalidParameter, InvalidPropertyName
+from icebox.integers import parse_int
 
 # A region arrives in a query string; beyond this it is an abuse, not a region.
 MAX_REGION_CHARS = 200_000
@@ -40,9 +41,12 @@ def parse_bbox(text: str, *, name: str = "bbox") -> list[Polygon]:
 
 def parse_tile(text: str) -> Polygon:
     parts = text.split("/")
-    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+    if len(parts) != 3:
         raise InvalidParameter(f"tile must be z/x/y with three non-negative integers, got {text!r}")
-    z, x, y = (int(p) for p in parts)
+    try:
+        z, x, y = (parse_int(part, name="tile z/x/y", maximum=2**MAX_ZOOM) for part in parts)
+    except InvalidParameter:
+        raise InvalidParameter(f"tile must be z/x/y with three non-negative integers in ASCII digits, got {text!r}") from None
     try:
         return _envelope(*tile_bounds(z, x, y))
     except ValueError as exc:
@@ -106,19 +110,6 @@ def _envelope(minlon: float, minlat: float, maxlon: float, maxlat: float) -> Pol
     poly = Polygon.from_bbox((minlon, minlat, maxlon, maxlat))
     poly.srid = 4326
     return poly
-
-
-def parse_count(text: str, *, name: str, minimum: int, maximum: int | None = None) -> int:
-    """A non-negative integer parameter such as `limit` or `offset`, within its bounds."""
-    stripped = text.strip()
-    if not stripped.isdigit():
-        raise InvalidParameter(f"{name} must be an integer >= {minimum}, got {text!r}")
-    value = int(stripped)
-    if value < minimum:
-        raise InvalidParameter(f"{name} must be >= {minimum}, got {value}")
-    if maximum is not None and value > maximum:
-        raise InvalidParameter(f"{name} must be <= {maximum}, got {value}")
-    return value
 
 
 def column_names(metadata: dict) -> list[str]:

@@ -256,18 +256,18 @@ _NON_SPACE = re.compile(rb"\S")
 # Header-level grammar; used once per file, never in the row loop. Header cells come from
 # uploads: every pattern here must match in linear time (no two quantifiers that can take the
 # same characters), or one crafted cell stalls the worker.
-_FLOAT = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+_FLOAT = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 _FLOAT_RE = re.compile(_FLOAT)
 _IMT = r"[A-Z][A-Za-z0-9_]*(?:\([0-9.,eE+\-]+\))?"
 _IMT_RE = re.compile(_IMT)
-_KIND = r"mean|max|std|rlz-\d+"
-_NAME_RE = re.compile(r"(?:output-\d+-)?(?P<prefix>hazard|quantile)_(?P<what>curve|map|uhs)-(?P<middle>.+)_(?P<calc_id>\d+)\.csv")
+_KIND = r"mean|max|std|rlz-[0-9]+"
+_NAME_RE = re.compile(r"(?:output-[0-9]+-)?(?P<prefix>hazard|quantile)_(?P<what>curve|map|uhs)-(?P<middle>.+)_(?P<calc_id>[0-9]+)\.csv")
 _MIDDLE_RE = {
     # (prefix, what) -> grammar of the part between the prefix and the calc id
     ("hazard", "curve"): re.compile(rf"(?P<kind>{_KIND})-(?P<imt>{_IMT})"),
     ("quantile", "curve"): re.compile(rf"(?P<quantile>{_FLOAT})-(?P<imt>{_IMT})"),
-    ("hazard", "map"): re.compile(rf"(?P<kind>{_KIND})(?:-(?P<return_period>[1-9]\d*)y)?"),
-    ("quantile", "map"): re.compile(rf"(?P<quantile>{_FLOAT})(?:-(?P<return_period>[1-9]\d*)y)?"),
+    ("hazard", "map"): re.compile(rf"(?P<kind>{_KIND})(?:-(?P<return_period>[1-9][0-9]*)y)?"),
+    ("quantile", "map"): re.compile(rf"(?P<quantile>{_FLOAT})(?:-(?P<return_period>[1-9][0-9]*)y)?"),
     ("hazard", "uhs"): re.compile(rf"(?P<kind>{_KIND})"),
     ("quantile", "uhs"): re.compile(rf"(?P<quantile>{_FLOAT})"),
 }

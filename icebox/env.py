@@ -7,10 +7,13 @@ guessing: `DEBUG=Flase` must stop the server, not quietly turn debugging on or o
 from __future__ import annotations
 
 import os
+import re
 from urllib.parse import unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_RATE = re.compile(r"([0-9]+)/(s|sec|second|m|min|minute|h|hour|d|day)")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -40,10 +43,10 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     value = os.environ.get(name)
     if value is None or value == "":
         return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name}={value!r} is not an integer") from None
+    # int() would also take "1_000", "٣" (Arabic-Indic three) or "³": only ASCII digits are a number here.
+    if not _INTEGER.fullmatch(value.strip()):
+        raise ImproperlyConfigured(f"{name}={value!r} is not an integer")
+    number = int(value)
     if minimum is not None and number < minimum:
         raise ImproperlyConfigured(f"{name}={number} is below the minimum {minimum}")
     return number
@@ -57,6 +60,18 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if any(item == "" for item in items):
         raise ImproperlyConfigured(f"{name}={value!r} has an empty item")
     return items
+
+
+def env_rate(name: str, default: str) -> str:
+    """A DRF throttle rate, `<requests>/<second|minute|hour|day>` (or s, sec, m, min, h, d)."""
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    match = _RATE.fullmatch(value.strip())
+    # DRF reads only the period's first letter: "10/month" would quietly mean ten a minute.
+    if match is None or int(match.group(1)) < 1:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a rate: use e.g. 10/minute, 5000/hour (at least 1)")
+    return value.strip()
 
 
 _DB_SCHEMES = {"postgis", "postgres", "postgresql", "pgsql"}

@@ -35,3 +35,8 @@ class InvalidPropertyName(InvalidParameter):
 
     code = "invalid_property"
 
+
+class ReadOnly(IceboxError):
+    """Shared with the user, who may read it but not change, delete or re-share it."""
+
+    code = "read_only"

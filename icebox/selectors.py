@@ -1,20 +1,21 @@
-"""Reads of artifacts, always scoped to the user inside the query."""
+"""Reads of artifacts, always scoped to the user inside the query: their own and what is shared with them."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
-from icebox.exceptions import InvalidParameter, NotFound
+from icebox.exceptions import InvalidParameter, NotFound, ReadOnly
+from icebox.integers import BIGINT_MAX, parse_int
 from icebox.models import Artifact, ArtifactFile, ArtifactType
+from sharing.selectors import artifact_readable, ownership
 
 
-def artifact_list(*, user, artifact_type: str | None = None, calculation: str | None = None) -> QuerySet:
-    qs = Artifact.objects.filter(owner=user)
+def artifact_list(*, user, artifact_type: str | None = None, calculation: str | None = None, shared: str | None = None) -> QuerySet:
+    """What the user may read, with `owner_username` (the list says whose each one is)."""
+    qs = Artifact.objects.filter(artifact_readable(user), ownership(user, shared)).annotate(owner_username=F("owner__username"))
     if calculation is not None:
-        if not calculation.isdigit():
-            raise InvalidParameter(f"calculation must be a calculation id, got {calculation!r}")
-        # Owner-scoped above: another user's calculation id simply matches nothing.
-        qs = qs.filter(imported_output__calculation_id=int(calculation))
+        # Scoped above: an unreadable calculation's artifacts are not readable either (or shared one by one).
+        qs = qs.filter(imported_output__calculation_id=parse_int(calculation, name="calculation", minimum=1, maximum=BIGINT_MAX))
     if artifact_type is not None:
         if artifact_type not in ArtifactType.values:
             raise InvalidParameter(f"artifact_type must be one of {', '.join(ArtifactType.values)}; got {artifact_type!r}")
@@ -23,11 +24,24 @@ def artifact_list(*, user, artifact_type: str | None = None, calculation: str | 
 
 
 def artifact_get(*, user, artifact_id) -> Artifact:
-    """The user's artifact; another user's is NotFound, exactly like a missing one."""
+    """An artifact the user may read (theirs or shared with them); any other is NotFound, exactly
+    like a missing one. One statement, an index lookup: every map read and tile starts here."""
     try:
-        return Artifact.objects.filter(owner=user).get(pk=artifact_id)
-    except (Artifact.DoesNotExist, ValueError, TypeError):
+        # OGC collection ids arrive as path text: '٣' must not find artifact 3.
+        return Artifact.objects.filter(artifact_readable(user)).get(pk=parse_int(artifact_id, name="artifact id", minimum=1, maximum=BIGINT_MAX))
+    except (Artifact.DoesNotExist, InvalidParameter):
         raise NotFound(f"artifact {artifact_id} not found") from None
+
+
+def artifact_get_owned(*, user, artifact_id) -> Artifact:
+    """The user's own artifact, for a change. Shared with them: ReadOnly (they know it exists
+    already); any other: NotFound, like a missing one."""
+    try:
+        return Artifact.objects.filter(owner_id=user.pk).get(pk=artifact_id)
+    except (Artifact.DoesNotExist, ValueError, TypeError):
+        pass
+    artifact_get(user=user, artifact_id=artifact_id)
+    raise ReadOnly(f"artifact {artifact_id} is shared with you read-only: only its owner may change, delete or share it")
 
 
 def artifact_bytes(*, artifact: Artifact) -> bytes:

@@ -1,9 +1,10 @@
 from rest_framework import serializers
 
 from icebox.models import Artifact
+from sharing.serializers import AccessFieldsMixin
 
 
-class ArtifactSerializer(serializers.ModelSerializer):
+class ArtifactSerializer(AccessFieldsMixin, serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="artifact-detail", lookup_url_kwarg="artifact_id")
     raw_url = serializers.HyperlinkedIdentityField(view_name="artifact-raw", lookup_url_kwarg="artifact_id")
     bbox = serializers.ListField(child=serializers.FloatField(), allow_null=True, read_only=True)
@@ -14,6 +15,8 @@ class ArtifactSerializer(serializers.ModelSerializer):
             "id",
             "url",
             "raw_url",
+            "owner",
+            "access",
             "artifact_type",
             "name",
             "file_name",

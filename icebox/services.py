@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from pathlib import PurePath
 
 from django.conf import settings
@@ -14,12 +15,16 @@ from icebox.exceptions import InvalidFile, InvalidParameter
 from icebox.models import Artifact, ArtifactFile
 
 CSV_CONTENT_TYPE = "text/csv"
+# Artifact.name and Artifact.file_name are varchar(255).
+MAX_NAME_CHARS = 255
 
 
 def artifact_upload(*, owner, file_name: str, data: bytes, name: str | None = None) -> list[Artifact]:
     """Parse an engine CSV, or a zip of them, and store one artifact per CSV for `owner`."""
     if len(data) > settings.ICEBOX_MAX_UPLOAD_BYTES:
         raise InvalidFile(f"{file_name}: {len(data)} bytes is over the upload limit of {settings.ICEBOX_MAX_UPLOAD_BYTES} bytes")
+    _check_name(name)
+    _check_file_name(file_name)
     tables = read_upload(file_name, data, max_uncompressed=settings.ICEBOX_MAX_UNCOMPRESSED_BYTES)
     if name is not None and len(tables) != 1:
         raise InvalidParameter(f"name can only be given for a single CSV; {file_name} holds {len(tables)} files")
@@ -29,12 +34,14 @@ def artifact_upload(*, owner, file_name: str, data: bytes, name: str | None = No
 
 def artifact_create(*, owner, table: Table, name: str | None = None, metadata: dict | None = None) -> Artifact:
     """Store one parsed table: the artifact row, its bytes and its features, in one transaction."""
+    _check_name(name)
+    _check_file_name(table.file_name)
     with transaction.atomic():
         artifact = Artifact.objects.create(
             owner=owner,
             artifact_type=table.artifact_type,
-            name=(name or PurePath(table.file_name).stem)[:255],
-            file_name=table.file_name[:255],
+            name=name or PurePath(table.file_name).stem,
+            file_name=table.file_name,
             content_type=CSV_CONTENT_TYPE,
             size=len(table.data),
             sha256=hashlib.sha256(table.data).hexdigest(),
@@ -46,6 +53,24 @@ def artifact_create(*, owner, table: Table, name: str | None = None, metadata: d
         artifact.bbox = loaded.bbox
         artifact.save(update_fields=["feature_count", "bbox"])
     return artifact
+
+
+def _check_name(name) -> None:
+    if name is None:
+        return
+    if not isinstance(name, str):
+        raise InvalidParameter("name must be text, not a file")
+    # PostgreSQL text cannot hold NUL; other control characters have no place in a name either.
+    if any(unicodedata.category(c) == "Cc" for c in name):
+        raise InvalidParameter(f"name must not contain control characters, got {name[:80]!r}")
+    if len(name) > MAX_NAME_CHARS:
+        raise InvalidParameter(f"name is {len(name)} characters long; the limit is {MAX_NAME_CHARS}")
+
+
+def _check_file_name(file_name: str) -> None:
+    # Refused rather than cut: a cut name is one the user never gave (and may lose its extension).
+    if len(file_name) > MAX_NAME_CHARS:
+        raise InvalidFile(f"{file_name[:40]}...: the file name is {len(file_name)} characters long; the limit is {MAX_NAME_CHARS}")
 
 
 def artifact_delete(*, artifact: Artifact) -> None:

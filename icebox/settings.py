@@ -9,7 +9,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from engine.servers import parse_engine_servers
-from icebox.env import env_bool, env_int, env_list, env_str, parse_database_url
+from icebox.env import env_bool, env_int, env_list, env_rate, env_str, parse_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "engine",
+    "sharing",
+    "throttling",
 ]
 
 MIDDLEWARE = [
@@ -114,12 +116,26 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "icebox.pagination.PageNumberPagination",
     "PAGE_SIZE": env_int("ICEBOX_PAGE_SIZE", 50, minimum=1),
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "icebox.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "icebox.api_errors.exception_handler",
     # `format` is Icebox's own parameter on /artifact/<id> (`format=raw`), not a renderer switch.
     "URL_FORMAT_OVERRIDE": None,
+    "DEFAULT_THROTTLE_CLASSES": ["throttling.throttles.UserThrottle", "throttling.throttles.AnonymousThrottle"],
+    # X-Forwarded-For is believed only behind this many proxies: without one, any client could
+    # send a new address with every request and never be throttled.
+    "NUM_PROXIES": env_int("ICEBOX_NUM_PROXIES", 0, minimum=0),
+}
+
+# Throttle rates (README, Throttling). A map client fetches dozens of tiles a second while the
+# user pans: the per-user rate bounds abuse, not maps. /api/token checks passwords: its rates
+# bound guessing, per client address and per username tried.
+ICEBOX_THROTTLE_RATES = {
+    "user": env_rate("ICEBOX_THROTTLE_USER", "6000/minute"),
+    "anonymous": env_rate("ICEBOX_THROTTLE_ANONYMOUS", "600/minute"),
+    "token_address": env_rate("ICEBOX_THROTTLE_TOKEN_ADDRESS", "10/minute"),
+    "token_username": env_rate("ICEBOX_THROTTLE_TOKEN_USERNAME", "10/minute"),
 }
 
 SPECTACULAR_SETTINGS = {

@@ -13,13 +13,16 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from geo.params import column_names, parse_bbox, parse_count, parse_properties, parse_region, parse_tile
+from geo.params import column_names, parse_bbox, parse_properties, parse_region, parse_tile
 from geo.selectors import artifact_features, feature_collection_chunks
 from icebox import selectors, services
 from icebox.exceptions import InvalidFile, InvalidParameter
+from icebox.integers import INTEGER_MAX, parse_int
 from icebox.http_cache import artifact_etag, not_modified, with_cache_headers
 from icebox.links import with_query
+from icebox.upload_names import FileNames
 from icebox.serializers import ArtifactSerializer, ArtifactUploadResultSerializer, ArtifactUploadSerializer
+from sharing.serializers import SHARED_PARAMETER
 
 GEOJSON = "application/geo+json"
 
@@ -30,25 +33,43 @@ class ArtifactListView(generics.GenericAPIView):
 
     def get_queryset(self):
         params = self.request.query_params
-        return selectors.artifact_list(user=self.request.user, artifact_type=params.get("artifact_type"), calculation=params.get("calculation"))
+        return selectors.artifact_list(
+            user=self.request.user, artifact_type=params.get("artifact_type"), calculation=params.get("calculation"), shared=params.get("shared")
+        )
 
     @extend_schema(
         parameters=[
             OpenApiParameter("artifact_type", str, enum=["hazard_curve", "hazard_map", "uhs"]),
-            OpenApiParameter("calculation", int, description="only the artifacts imported from this calculation (GET /calculations)"),
-        ]
+            OpenApiParameter("calculation", {"type": "integer", "format": "int64", "minimum": 1}, description="only the artifacts imported from this calculation (GET /calculations)"),
+            SHARED_PARAMETER,
+        ],
+        responses=ArtifactSerializer(many=True),
     )
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
+    def initialize_request(self, request, *args, **kwargs):
+        # Before anything reads the body (authentication may, for a session's CSRF check).
+        self.file_names = FileNames(request)
+        request.upload_handlers.insert(0, self.file_names)
+        return super().initialize_request(request, *args, **kwargs)
+
     @extend_schema(request={"multipart/form-data": ArtifactUploadSerializer}, responses={201: ArtifactUploadResultSerializer})
     def post(self, request):
-        upload = request.FILES.get("file")
-        if upload is None:
+        uploads = request.FILES.getlist("file")
+        if not uploads:
             raise InvalidFile("no file: send the engine CSV or zip as the multipart field 'file'")
+        if len(uploads) > 1:
+            raise InvalidFile(f"{len(uploads)} 'file' fields: send one engine CSV or zip per upload (a zip holds several CSVs)")
+        names = request.data.getlist("name") if hasattr(request.data, "getlist") else []
+        if len(names) > 1:
+            raise InvalidParameter(f"{len(names)} 'name' fields: give at most one")
+        [upload] = uploads
+        # The name as the client sent it: Django's UploadedFile.name is cut to 255 characters.
+        [file_name] = self.file_names.names("file") or [upload.name]
         artifacts = services.artifact_upload(
-            owner=request.user, file_name=upload.name, data=_read_upload(upload), name=request.data.get("name")
+            owner=request.user, file_name=file_name, data=_read_upload(upload), name=names[0] if names else None
         )
         body = {"artifacts": ArtifactSerializer(artifacts, many=True, context={"request": request}).data}
         return Response(body, status=status.HTTP_201_CREATED)
@@ -63,12 +84,12 @@ def _read_upload(upload) -> bytes:
 
 _SPATIAL_PARAMETERS = [
     OpenApiParameter("bbox", str, description="minlon,minlat,maxlon,maxlat: features intersecting the box"),
-    OpenApiParameter("tile", str, description="z/x/y: features inside that XYZ web map tile"),
+    OpenApiParameter("tile", {"type": "string", "pattern": "^[0-9]+/[0-9]+/[0-9]+$"}, description="z/x/y: features inside that XYZ web map tile"),
     OpenApiParameter("region", str, description="a WKT or GeoJSON (Multi)Polygon: features within it"),
     OpenApiParameter("format", str, enum=["geojson", "raw"], description="raw: the original file"),
     OpenApiParameter("properties", str, description="comma-separated data columns to return (default: all)"),
-    OpenApiParameter("limit", int, description="at most this many features, in file order; the response's `next` is the next page"),
-    OpenApiParameter("offset", int, description="skip this many features (with limit: the page start)"),
+    OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": INTEGER_MAX}, description="at most this many features, in file order; the response's `next` is the next page"),
+    OpenApiParameter("offset", {"type": "integer", "minimum": 0, "maximum": INTEGER_MAX}, description="skip this many features (with limit: the page start)"),
 ]
 
 
@@ -86,8 +107,9 @@ class ArtifactDetailView(APIView):
         if fmt != "geojson":
             raise InvalidParameter(f"format must be geojson or raw, got {fmt!r}")
         filters = _spatial_filters(params)
-        limit = parse_count(params["limit"], name="limit", minimum=1) if "limit" in params else None
-        offset = parse_count(params.get("offset", "0"), name="offset", minimum=0)
+        # Site indexes are PostgreSQL integers: no page can start or reach beyond INTEGER_MAX.
+        limit = parse_int(params["limit"], name="limit", minimum=1, maximum=INTEGER_MAX) if "limit" in params else None
+        offset = parse_int(params.get("offset", "0"), name="offset", maximum=INTEGER_MAX)
         properties = parse_properties(params["properties"], columns=column_names(artifact.metadata)) if "properties" in params else None
         chunks = feature_collection_chunks(
             artifact_features(artifact_id=artifact.pk, **filters),
@@ -103,7 +125,7 @@ class ArtifactDetailView(APIView):
 
     @extend_schema(responses={204: OpenApiResponse(description="deleted")})
     def delete(self, request, artifact_id: int):
-        services.artifact_delete(artifact=selectors.artifact_get(user=request.user, artifact_id=artifact_id))
+        services.artifact_delete(artifact=selectors.artifact_get_owned(user=request.user, artifact_id=artifact_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

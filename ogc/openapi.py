@@ -13,12 +13,25 @@ def _json(description: str, media_type: str = JSON) -> dict:
     return {"description": description, "content": {media_type: {"schema": {"type": "object"}}}}
 
 
-_ERRORS = {
-    "400": _json("Invalid parameter"),
-    "401": _json("No or invalid credentials (send Authorization: Token <key>)"),
-    "404": _json("Not found, or not yours"),
-    "406": _json("No acceptable representation (JSON only)"),
+def _error(description: str) -> dict:
+    return {"description": description, "content": {JSON: {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+# What icebox.api_errors answers, as for the rest of the API: JSON whatever the operation serves.
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["detail", "code"],
+    "properties": {"detail": {"type": "string"}, "code": {"type": "string"}},
 }
+_ERRORS = {
+    "400": _error("Invalid parameter"),
+    # Also where no credentials are needed: a wrong token is refused before the view runs.
+    "401": _error("No or invalid credentials (send Authorization: Token <key>)"),
+    "406": _error("No acceptable representation (JSON only)"),
+    "429": _error("Too many requests: wait for Retry-After seconds"),
+    "500": _error("Server error (logged)"),
+}
+_NOT_FOUND = {"404": _error("Not found, or not yours")}
 
 
 def openapi(*, server_url: str, default_limit: int, max_limit: int) -> dict:
@@ -47,7 +60,7 @@ def openapi(*, server_url: str, default_limit: int, max_limit: int) -> dict:
             "summary": summary,
             "operationId": operation_id,
             "parameters": parameters,
-            "responses": {"200": ok, **_ERRORS},
+            "responses": {"200": ok, **_ERRORS, **({} if public else _NOT_FOUND)},
         }
         if public:
             op["security"] = []
@@ -61,7 +74,7 @@ def openapi(*, server_url: str, default_limit: int, max_limit: int) -> dict:
             "description": "Hazard results as OGC API Features collections; one collection per artifact of the authenticated user.",
         },
         "servers": [{"url": server_url}],
-        "components": {"securitySchemes": {"tokenAuth": {"type": "apiKey", "in": "header", "name": "Authorization", "description": "Token <key>"}}},
+        "components": {"schemas": {"Error": ERROR_SCHEMA}, "securitySchemes": {"tokenAuth": {"type": "apiKey", "in": "header", "name": "Authorization", "description": "Token <key>"}}},
         "security": [{"tokenAuth": []}],
         "paths": {
             "/": get("Landing page", "getLandingPage", [f], _json("Links to the API"), public=True),

@@ -19,10 +19,11 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from geo.params import column_names, parse_bbox, parse_count, parse_properties
+from geo.params import column_names, parse_bbox, parse_properties
 from geo.selectors import artifact_features, feature_collection_chunks, feature_text
 from icebox import selectors
 from icebox.exceptions import InvalidParameter, NotFound
+from icebox.integers import INTEGER_MAX, parse_int
 from icebox.http_cache import artifact_etag, not_modified, with_cache_headers
 from icebox.links import with_query
 from ogc import documents
@@ -130,8 +131,8 @@ class ItemsView(OGCView):
         if (unchanged := not_modified(request, etag)) is not None:
             return unchanged
         params = request.query_params
-        limit = parse_count(params.get("limit", str(settings.ICEBOX_OGC_DEFAULT_LIMIT)), name="limit", minimum=1, maximum=settings.ICEBOX_OGC_MAX_LIMIT)
-        offset = parse_count(params.get("offset", "0"), name="offset", minimum=0)
+        limit = parse_int(params.get("limit", str(settings.ICEBOX_OGC_DEFAULT_LIMIT)), name="limit", minimum=1, maximum=settings.ICEBOX_OGC_MAX_LIMIT)
+        offset = parse_int(params.get("offset", "0"), name="offset", maximum=INTEGER_MAX)
         if params.get("bbox-crs", documents.CRS84) != documents.CRS84:
             raise InvalidParameter(f"bbox-crs: only {documents.CRS84} is supported")
         envelopes = parse_bbox(params["bbox"]) if "bbox" in params else None
@@ -179,9 +180,11 @@ class ItemView(OGCView):
         etag = artifact_etag(request, artifact)
         if (unchanged := not_modified(request, etag)) is not None:
             return unchanged
-        text = None
-        if feature_id.isdigit() and int(feature_id) < 2**31:
-            text = feature_text(artifact_features(artifact_id=artifact.pk).filter(idx=int(feature_id)))
+        try:
+            idx = parse_int(feature_id, name="featureId", maximum=INTEGER_MAX)
+        except InvalidParameter:
+            idx = None  # no site has that id, as for any other id that is not a row index
+        text = feature_text(artifact_features(artifact_id=artifact.pk).filter(idx=idx)) if idx is not None else None
         if text is None:
             raise NotFound(f"feature {feature_id} not found in collection {collection_id}")
         links = [

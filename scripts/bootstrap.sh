@@ -6,7 +6,8 @@
 #   3. the virtualenv .venv with requirements.txt installed.
 # Idempotent: a second run does nothing and prints a single "ok" line.
 # Honours DATABASE_URL: if it differs from the default, no role/database is created.
-set -euo pipefail
+# -E: the ERR trap below also fires inside functions (without it a failure there exits silently).
+set -Eeuo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
@@ -25,7 +26,10 @@ trap 'rm -f "$LOG"' EXIT
 ACTIONS=0
 say()  { echo "bootstrap: $*"; ACTIONS=$((ACTIONS + 1)); }
 die()  { echo "bootstrap: ERROR: $*" >&2; exit 1; }
-trap 'echo "bootstrap: ERROR: command failed (line $LINENO): $BASH_COMMAND" >&2' ERR
+# Reported once, by the script itself: a failure in a ( subshell ) fires the trap there too.
+trap 'if [[ $BASH_SUBSHELL -eq 0 ]]; then
+          echo "bootstrap: ERROR: command failed (line $LINENO${FUNCNAME:+, in $FUNCNAME called from line ${BASH_LINENO[0]}}): $BASH_COMMAND" >&2
+      fi' ERR
 
 # Run a noisy command with its output in $LOG; show the end of the log if it fails.
 quietly() {

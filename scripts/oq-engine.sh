@@ -10,6 +10,11 @@
 #                                                `restricted`, migrate first and create the users of
 #                                                ICEBOX_OQ_USERS='{"admin": "pw", "alice": "pw"}'
 #                                                (`admin` becomes a superuser)
+#   scripts/oq-engine.sh run [--restricted] DATADIR CMD [ARG...]
+#                                                run CMD in the engine environment of DATADIR
+#   scripts/oq-engine.sh environ [--restricted] DATADIR
+#                                                print that environment, NUL-separated (env -0), for
+#                                                programs that start engine processes themselves
 #   scripts/oq-engine.sh env DATADIR             print `export ...` lines for an interactive shell
 #   scripts/oq-engine.sh prune                   delete cached engine venvs other than the current one
 #
@@ -105,24 +110,59 @@ do_install() {
 
 need_venv() { venv_ok || die "engine venv missing or incomplete: run '$0 install' first"; }
 
-# Environment for one engine data dir (same as tests/engine_harness.py:engine_env).
-set_engine_env() {
-    local d
+# The environment of every engine process, whoever starts it: this script's commands, and
+# tests/engine_harness.py through `environ`. The one definition: change it here only.
+# Scrubbed: variables of the calling process that must not reach the engine. Icebox's Django
+# settings would be picked up by the engine's manage.py (it only does setdefault); an inherited
+# OQ_APPLICATION_MODE would turn a public server into a restricted one; any other OQ_* changes
+# how the engine runs.
+SCRUBBED=(DJANGO_SETTINGS_MODULE DJANGO_CONFIGURATION PYTHONPATH PYTHONHOME PYTHONSTARTUP
+          PYTHONUSERBASE VIRTUAL_ENV EMAIL_BACKEND LOCKDOWN WEBUI_PATHPREFIX DATABASE_URL)
+set_engine_env() {  # DATADIR [public|restricted]
+    local d v mode=${2:-public}
     d=$(realpath -m "$1")
     mkdir -p "$d/.home"
-    unset DJANGO_SETTINGS_MODULE PYTHONPATH PYTHONHOME VIRTUAL_ENV OQ_APPLICATION_MODE OQ_DATABASE OQ_DISTRIBUTE
+    unset "${SCRUBBED[@]}"
+    for v in $(compgen -e); do
+        if [[ $v == OQ_* ]]; then unset "$v"; fi
+    done
+    # Nothing may land in the real ~ (matplotlib cache, ~/openquake.cfg lookup, numba fallback);
+    # the font cache is built once, at install; CI makes the engine skip its update check (a
+    # network call).
     export OQ_DATADIR=$d OQ_CONFIG_FILE=$d/openquake.cfg HOME=$d/.home \
         XDG_CACHE_HOME=$d/.home/.cache XDG_CONFIG_HOME=$d/.home/.config XDG_DATA_HOME=$d/.home/.local/share \
-        MPLCONFIGDIR=$VENV/var/matplotlib CI=${CI:-1}
+        MPLCONFIGDIR=$VENV/var/matplotlib PATH=$VENV/bin:${PATH:-/usr/bin:/bin} CI=${CI:-1} PYTHONUNBUFFERED=1
+    case $mode in
+    public) export OQ_APPLICATION_MODE=PUBLIC ;;
+    restricted) export OQ_APPLICATION_MODE=RESTRICTED EMAIL_BACKEND=django.core.mail.backends.console.EmailBackend ;;
+    *) die "unknown mode '$mode' (public or restricted)" ;;
+    esac
 }
 
+# The engine finds this config through OQ_CONFIG_FILE (read after $VIRTUAL_ENV/openquake.cfg and
+# ~/openquake.cfg, so it wins): every data dir has its own sqlite db, accessed directly (no
+# DbServer process or port). The check proves the engine really reads it.
+PREPARE_CODE='
+import json, os, sys
+from openquake.baselib import config
+from openquake.commonlib import logs
+datadir = os.environ["OQ_DATADIR"]
+db = os.path.realpath(os.path.expanduser(config.dbserver.file))
+want = os.path.realpath(os.path.join(datadir, "db.sqlite3"))
+if db != want or logs.get_datadir() != datadir:
+    sys.exit(f"engine config not isolated: db={db} (want {want}), "
+             f"datadir={logs.get_datadir()}, config files read: {config.found}")
+logs.dbcmd("upgrade_db")
+print(json.dumps({"db": db, "config_files": config.found}))
+'
 do_prepare() {
     local d
     d=$(realpath -m "$1")
     mkdir -p "$d"
-    [[ -f $d/openquake.cfg ]] || printf '[dbserver]\nfile = %s/db.sqlite3\n' "$d" >"$d/openquake.cfg"
+    printf '# written by scripts/oq-engine.sh (found through OQ_CONFIG_FILE)\n[dbserver]\nfile = %s/db.sqlite3\nhost = 127.0.0.1\n' \
+        "$d" >"$d/openquake.cfg"
     set_engine_env "$d"
-    (cd "$d" && "$VENV/bin/oq" engine --upgrade-db) >&2
+    (cd "$d" && "$VENV/bin/python" -c "$PREPARE_CODE") >&2
 }
 
 cmd=${1:-}
@@ -151,10 +191,10 @@ serve)
     [[ $# -eq 3 || $# -eq 4 ]] || die "usage: $0 serve DATADIR PORT [restricted]"
     need_venv
     [[ -f $(realpath -m "$2")/openquake.cfg ]] || do_prepare "$2"
-    set_engine_env "$2"
+    [[ -z ${4:-} || ${4:-} == restricted ]] || die "unknown mode '$4' (only 'restricted')"
+    set_engine_env "$2" "${4:-public}"
     cd "$OQ_DATADIR"
     if [[ ${4:-} == restricted ]]; then
-        export OQ_APPLICATION_MODE=RESTRICTED EMAIL_BACKEND=django.core.mail.backends.console.EmailBackend
         "$VENV/bin/python" -m openquake.server.manage migrate --noinput >&2
         if [[ -n ${ICEBOX_OQ_USERS:-} ]]; then
             "$VENV/bin/python" -m openquake.server.manage shell -c '
@@ -170,10 +210,22 @@ for name, pw in json.loads(os.environ["ICEBOX_OQ_USERS"]).items():
     u.profile.save()
 '
         fi
-    elif [[ -n ${4:-} ]]; then
-        die "unknown mode '$4' (only 'restricted')"
     fi
     exec "$VENV/bin/python" -m openquake.server.manage runserver "127.0.0.1:$3" --noreload
+    ;;
+run | environ)
+    mode=public
+    if [[ ${2:-} == --restricted ]]; then
+        mode=restricted
+        set -- "$1" "${@:3}"
+    fi
+    [[ $cmd == environ && $# -eq 2 || $cmd == run && $# -ge 3 ]] \
+        || die "usage: $0 run [--restricted] DATADIR CMD [ARG...] | environ [--restricted] DATADIR"
+    need_venv
+    set_engine_env "$2" "$mode"
+    if [[ $cmd == environ ]]; then exec env -0; fi
+    shift 2
+    exec "$@"
     ;;
 env)
     [[ $# -eq 2 ]] || die "usage: $0 env DATADIR"

@@ -1,4 +1,9 @@
-"""Fixtures shared by the whole suite: the three people every access test is about."""
+"""Fixtures shared by the whole suite: the people every access test is about.
+
+The owner, another user (nothing is shared with them), anonymous, staff (is_staff: imports for
+others, nothing more in the API), and the roles sharing adds: a grantee (shared with directly) and
+a member of the group "modellers" (shared with through the group).
+"""
 
 from pathlib import Path
 
@@ -43,6 +48,45 @@ def other_client(other_user) -> APIClient:
 @pytest.fixture
 def anon_client(db) -> APIClient:
     return APIClient()
+
+
+@pytest.fixture
+def staff(db):
+    return get_user_model().objects.create_user("staff", password="staff-password-1", is_staff=True)
+
+
+@pytest.fixture
+def staff_client(staff) -> APIClient:
+    return _client_for(staff)
+
+
+@pytest.fixture
+def grantee(db):
+    return get_user_model().objects.create_user("grantee", password="grantee-password-1")
+
+
+@pytest.fixture
+def grantee_client(grantee) -> APIClient:
+    return _client_for(grantee)
+
+
+@pytest.fixture
+def modellers(db):
+    from django.contrib.auth.models import Group
+
+    return Group.objects.create(name="modellers")
+
+
+@pytest.fixture
+def member(modellers):
+    user = get_user_model().objects.create_user("member", password="member-password-1")
+    user.groups.add(modellers)
+    return user
+
+
+@pytest.fixture
+def member_client(member) -> APIClient:
+    return _client_for(member)
 
 
 @pytest.fixture(autouse=True)

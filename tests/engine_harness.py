@@ -14,7 +14,7 @@ Typical fixtures::
     @pytest.fixture(scope="session")
     def oq_calc(oq_datadir):
         return engine_harness.run_calc(
-            oq_datadir, engine_harness.shared_job("classical_case_18", "job_icebox.ini"))
+            oq_datadir, engine_harness.job("classical_case_18", "job_icebox.ini"))
 
     @pytest.fixture
     def oq_server(oq_datadir, oq_calc):
@@ -25,7 +25,9 @@ Isolation: every data dir has its own ``openquake.cfg`` (``[dbserver] file`` ins
 found by the engine through ``OQ_CONFIG_FILE`` (read after ``$VIRTUAL_ENV/openquake.cfg`` and
 ``~/openquake.cfg``, so it wins), its own ``OQ_DATADIR`` and its own HOME
 (``<datadir>/.home``), so two data dirs never share a database and nothing is written to ``~``.
-Engine processes run in their own session/process group and are killed as a group.
+Engine processes run in their own session/process group and are killed as a group. That
+environment and the config are defined once, in ``scripts/oq-engine.sh`` (``environ``,
+``prepare``): the harness asks the script for them.
 """
 from __future__ import annotations
 
@@ -57,8 +59,7 @@ __all__ = [
     "engine_venv",
     "prepare_datadir",
     "run_calc",
-    "shared_engine_dir",
-    "shared_job",
+    "job",
 ]
 
 log = logging.getLogger("icebox.engine_harness")
@@ -74,16 +75,6 @@ CALC_TIMEOUT = 900.0
 SERVER_START_TIMEOUT = 180.0
 SERVER_STOP_TIMEOUT = 15.0
 LOG_TAIL_LINES = 60
-
-# Variables of the calling process that must not leak into the engine: Icebox's Django settings
-# would be picked up by the engine's manage.py (it only does setdefault), an inherited
-# OQ_APPLICATION_MODE would turn a public server into a restricted one, etc.
-_SCRUBBED_VARS = (
-    "DJANGO_SETTINGS_MODULE", "DJANGO_CONFIGURATION", "PYTHONPATH", "PYTHONHOME",
-    "PYTHONSTARTUP", "PYTHONUSERBASE", "VIRTUAL_ENV", "EMAIL_BACKEND", "LOCKDOWN",
-    "WEBUI_PATHPREFIX", "DATABASE_URL",
-)
-
 
 class EngineError(RuntimeError):
     """The engine could not be installed, prepared, run or served (message has its log tail)."""
@@ -192,19 +183,44 @@ def _free_port() -> int:
 # locating inputs
 
 
-def shared_engine_dir() -> Path:
-    """``<repo>/../shared/oq-engine`` (read-only; CI gets a copy beside its clone)."""
-    path = REPO_ROOT.parent / "shared" / "oq-engine"
-    if not path.is_dir():
-        raise EngineError(f"{path} not found: the shared/ folder must sit beside the repo clone")
-    return path
+#: Icebox's own job files. Their inputs (logic trees, sources, sites, GMPE tables) are the ones
+#: the engine package ships for its own tests, so the repository keeps only the .ini files.
+JOBS_DIR = REPO_ROOT / "fixtures" / "engine" / "jobs"
+#: repository job folder -> the folder of ``openquake/qa_tests_data`` holding its inputs
+JOB_INPUTS = {"classical_case_18": "classical/case_18"}
+
+_assembled: dict[str, Path] = {}
 
 
-def shared_job(name: str, ini: str = "job.ini") -> Path:
-    """Path of a job file in ``shared/oq-engine/jobs/<name>/<ini>`` (e.g. classical_case_18)."""
-    path = shared_engine_dir() / "jobs" / name / ini
+def qa_tests_data(name: str) -> Path:
+    """A job folder the engine package ships: ``openquake/qa_tests_data/<name>`` in the engine venv."""
+    venv = engine_venv()
+    found = sorted(venv.glob(f"lib/python3*/site-packages/openquake/qa_tests_data/{name}"))
+    if not found or not found[0].is_dir():
+        raise EngineError(f"the engine package in {venv} has no qa_tests_data/{name}")
+    return found[0]
+
+
+def job(name: str, ini: str = "job.ini") -> Path:
+    """``fixtures/engine/jobs/<name>/<ini>``, beside the package's inputs, as a complete job folder.
+
+    The folder is assembled once per process in a temporary directory (removed at exit): the
+    package's files first, then the repository's .ini files over them.
+    """
+    if name not in JOB_INPUTS:
+        raise EngineError(f"unknown job {name!r} (known: {', '.join(JOB_INPUTS)})")
+    if name not in _assembled:
+        root = Path(tempfile.mkdtemp(prefix=f"icebox-oq-job-{name}-"))
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
+        dest = root / name
+        shutil.copytree(qa_tests_data(JOB_INPUTS[name]), dest, copy_function=shutil.copyfile,
+                        ignore=shutil.ignore_patterns("__pycache__", "__init__.py", "expected"))
+        for own in (JOBS_DIR / name).iterdir():
+            shutil.copyfile(own, dest / own.name)
+        _assembled[name] = dest
+    path = _assembled[name] / ini
     if not path.is_file():
-        raise EngineError(f"no job file {path}")
+        raise EngineError(f"no job file {ini} in {JOBS_DIR / name} or the package's {JOB_INPUTS[name]}")
     return path
 
 
@@ -265,68 +281,36 @@ def _install() -> Path:
 
 
 def engine_env(datadir: Path, *, restricted: bool = False) -> dict[str, str]:
-    """Environment for an engine process working on ``datadir`` (a dir from prepare_datadir)."""
-    datadir = Path(datadir).resolve()
-    venv = engine_venv()
-    home = datadir / ".home"
-    env = {k: v for k, v in os.environ.items()
-           if k not in _SCRUBBED_VARS and not k.startswith("OQ_")}
-    env.update(
-        OQ_DATADIR=str(datadir),
-        OQ_CONFIG_FILE=str(datadir / "openquake.cfg"),
-        # nothing may land in the real ~ (matplotlib cache, ~/openquake.cfg lookup, numba fallback)
-        HOME=str(home),
-        XDG_CACHE_HOME=str(home / ".cache"),
-        XDG_CONFIG_HOME=str(home / ".config"),
-        XDG_DATA_HOME=str(home / ".local" / "share"),
-        MPLCONFIGDIR=str(venv / "var" / "matplotlib"),  # font cache built once, at install
-        PATH=f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
-        # the engine skips its update check (a network call) when CI is set
-        CI=os.environ.get("CI") or "1",
-        PYTHONUNBUFFERED="1",
-    )
-    if restricted:
-        env.update(OQ_APPLICATION_MODE="RESTRICTED",
-                   EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend")
-    else:
-        env["OQ_APPLICATION_MODE"] = "PUBLIC"
-    return env
+    """Environment for an engine process working on ``datadir`` (a dir from prepare_datadir).
 
-
-_PREPARE_CODE = r"""
-import json, os, sys
-from openquake.baselib import config
-from openquake.commonlib import logs
-datadir = os.environ["OQ_DATADIR"]
-db = os.path.realpath(os.path.expanduser(config.dbserver.file))
-want = os.path.realpath(os.path.join(datadir, "db.sqlite3"))
-if db != want or logs.get_datadir() != datadir:
-    sys.exit(f"engine config not isolated: db={db} (want {want}), "
-             f"datadir={logs.get_datadir()}, config files read: {config.found}")
-logs.dbcmd("upgrade_db")
-print(json.dumps({"db": db, "config_files": config.found}))
-"""
+    ``scripts/oq-engine.sh`` defines it (``environ``), so that the engine the tests run and the
+    one a developer starts with the script see the same variables.
+    """
+    engine_venv()
+    mode = ["--restricted"] if restricted else []
+    proc = subprocess.run(["bash", str(INSTALL_SCRIPT), "environ", *mode, str(Path(datadir).resolve())],
+                          capture_output=True, stdin=subprocess.DEVNULL, timeout=60)
+    if proc.returncode != 0:
+        raise _error(f"{INSTALL_SCRIPT} environ failed with exit code {proc.returncode}",
+                     proc.stderr.decode(errors="replace"))
+    pairs = (item.partition("=") for item in proc.stdout.decode().split("\0") if item)
+    # `_` is the shell's last command, not a setting.
+    return {name: value for name, _sep, value in pairs if name != "_"}
 
 
 def prepare_datadir(tmp: Path) -> Path:
     """Create ``<tmp>/oqdata`` with its own ``openquake.cfg`` and database; return its path.
 
     Idempotent (same tmp -> same data dir, db upgraded in place). Every data dir has its own
-    sqlite db, so calcs of different data dirs never mix.
+    sqlite db, so calcs of different data dirs never mix; ``scripts/oq-engine.sh prepare``
+    writes the config and checks that the engine reads it.
     """
     t0 = time.monotonic()
-    venv = engine_venv()
+    engine_venv()
     datadir = (Path(tmp) / "oqdata").resolve()
-    (datadir / ".home").mkdir(parents=True, exist_ok=True)
-    (datadir / "openquake.cfg").write_text(
-        "# written by tests/engine_harness.py (found through OQ_CONFIG_FILE)\n"
-        f"[dbserver]\nfile = {datadir / 'db.sqlite3'}\n"
-        # direct sqlite access, no DbServer process / port (the default, made explicit)
-        "host = 127.0.0.1\n"
-    )
     log_path = datadir / "logs" / "prepare.log"
-    rc = _run([str(venv / "bin" / "python"), "-c", _PREPARE_CODE], env=engine_env(datadir),
-              cwd=datadir, timeout=PREPARE_TIMEOUT, log_path=log_path,
+    rc = _run(["bash", str(INSTALL_SCRIPT), "prepare", str(datadir)], env=None,
+              cwd=None, timeout=PREPARE_TIMEOUT, log_path=log_path,
               what="engine db upgrade")
     if rc != 0 or not (datadir / "db.sqlite3").is_file():
         raise _error(f"engine db upgrade in {datadir} failed (exit code {rc})", log_path)
@@ -349,7 +333,7 @@ _CALC_ID_RE = re.compile(r"^\[\d{4}-\d\d-\d\d [\d:]+ #(\d+) ", re.MULTILINE)
 
 
 def _copy_inputs(job_ini: Path, datadir: Path) -> Path:
-    """Copy the job's folder into the data dir (shared/ is read-only); return the copied ini."""
+    """Copy the job's folder into the data dir (the engine writes beside its inputs); return the copied ini."""
     inputs = datadir / "inputs"
     inputs.mkdir(exist_ok=True)
     dest = Path(tempfile.mkdtemp(prefix=f"{job_ini.parent.name}-", dir=inputs))

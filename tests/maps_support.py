@@ -7,7 +7,7 @@ import json
 import math
 from dataclasses import dataclass
 
-from tests.icebox.test_artifacts_api import read_engine_csv
+from tests.support import read_engine_csv
 from tests.synthetic import hazard_map_csv
 
 MERCATOR_HALF = 20037508.342789244

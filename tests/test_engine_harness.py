@@ -7,6 +7,7 @@ this installs the engine first (~1.5 min); warm it takes well under a minute.
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -72,7 +73,7 @@ def datadir(venv, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def calc_id(datadir):
-    return _timed("run_calc", eh.run_calc, datadir, eh.shared_job(*JOB))
+    return _timed("run_calc", eh.run_calc, datadir, eh.job(*JOB))
 
 
 @pytest.fixture(scope="module")
@@ -235,7 +236,7 @@ def test_kill_takes_the_whole_group_down(datadir, calc_id, restricted_server):
 
 
 def test_failed_calc_raises_with_log_tail(datadir, tmp_path):
-    src = eh.shared_job(*JOB)
+    src = eh.job(*JOB)
     shutil.copytree(src.parent, tmp_path / "broken", copy_function=shutil.copyfile)
     job = tmp_path / "broken" / src.name
     job.write_text(src.read_text().replace("source_model_logic_tree.xml",
@@ -250,3 +251,34 @@ def test_failed_calc_raises_with_log_tail(datadir, tmp_path):
 def test_nothing_written_to_home(calc_id, public_server, restricted_server):
     created = [str(p) for p, existed in HOME_BEFORE.items() if p.exists() and not existed]
     assert created == []
+
+
+# ---------------------------------------------------------------------------------------------
+# one engine environment
+
+
+DUMP_ENV = "import json, os; print(json.dumps(dict(os.environ)))"
+# What a developer's shell or Icebox's own settings may hold: none of it may reach the engine.
+INHERITED = {"DJANGO_SETTINGS_MODULE": "icebox.settings", "DATABASE_URL": "postgis://x@h/db",
+             "EMAIL_BACKEND": "smtp", "PYTHONPATH": "/elsewhere", "VIRTUAL_ENV": "/work/.venv",
+             "OQ_APPLICATION_MODE": "AELO", "OQ_DISTRIBUTE": "zmq", "OQ_SOMETHING_NEW": "1",
+             "LOCKDOWN": "True", "WEBUI_PATHPREFIX": "/engine"}
+
+
+@pytest.mark.parametrize("restricted", [False, True])
+def test_the_script_and_the_harness_run_the_engine_in_one_environment(datadir, venv, monkeypatch, restricted):
+    for name, value in INHERITED.items():
+        monkeypatch.setenv(name, value)
+    mode = ["--restricted"] if restricted else []
+    out = subprocess.run(["bash", str(eh.INSTALL_SCRIPT), "run", *mode, str(datadir), str(venv / "bin" / "python"), "-c", DUMP_ENV],
+                         capture_output=True, text=True, timeout=60, check=True).stdout
+    from_script = json.loads(out)
+    from_script.pop("_", None)  # the shell's last command, if it exported one
+    from_harness = eh.engine_env(datadir, restricted=restricted)
+    assert from_script == from_harness
+    for name in INHERITED:
+        assert from_script.get(name) != INHERITED[name], name
+    assert from_script["OQ_APPLICATION_MODE"] == ("RESTRICTED" if restricted else "PUBLIC")
+    assert from_script["HOME"] == str(datadir / ".home")
+    assert from_script["OQ_CONFIG_FILE"] == str(datadir / "openquake.cfg")
+    assert from_script["PATH"].split(os.pathsep)[0] == str(venv / "bin")

@@ -30,6 +30,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 # can hold, so a client that stops reading stops the server's stream in the middle.
 NLON, NLAT = 400, 250
 WORKER_TIMEOUT = "3"
+# All clients here are one user, far past a person's rate: this is about the server, not throttles.
+UNTHROTTLED = {"ICEBOX_THROTTLE_USER": "100000000/minute"}
 DEADLINE = 45  # seconds: a generous bound for anything to happen, never a measurement
 
 
@@ -87,7 +89,7 @@ def _stream_backend_pid() -> int | None:
 
 def test_slow_readers_of_whole_maps_get_every_byte_while_tiles_and_lists_are_answered(big_map, tmp_path):
     artifact, small, token = big_map
-    with Gunicorn(tmp_path, ICEBOX_WEB_WORKERS="2", ICEBOX_WEB_THREADS="8", ICEBOX_WEB_TIMEOUT=WORKER_TIMEOUT) as server:
+    with Gunicorn(tmp_path, ICEBOX_WEB_WORKERS="2", ICEBOX_WEB_THREADS="8", ICEBOX_WEB_TIMEOUT=WORKER_TIMEOUT, **UNTHROTTLED) as server:
         workers = sorted(server.worker_pids())
         url = f"{server.url}/artifact/{artifact.pk}"
         expected, size = sha256_of_stream(_stream(raw_session(token), url))
@@ -141,7 +143,7 @@ def test_slow_readers_of_whole_maps_get_every_byte_while_tiles_and_lists_are_ans
 def test_a_stream_whose_database_connection_dies_ends_as_a_broken_transfer(big_map, tmp_path):
     artifact, _, token = big_map
     # One thread: the next request is served by the thread whose connection died.
-    with Gunicorn(tmp_path, ICEBOX_WEB_WORKERS="1", ICEBOX_WEB_THREADS="1") as server:
+    with Gunicorn(tmp_path, ICEBOX_WEB_WORKERS="1", ICEBOX_WEB_THREADS="1", **UNTHROTTLED) as server:
         session = raw_session(token)
         response = _stream(session, f"{server.url}/artifact/{artifact.pk}")
         received, blocks = _started(response)
@@ -156,7 +158,7 @@ def test_a_stream_whose_database_connection_dies_ends_as_a_broken_transfer(big_m
 
 def test_a_stream_whose_worker_is_killed_ends_as_a_broken_transfer(big_map, tmp_path):
     artifact, _, token = big_map
-    with Gunicorn(tmp_path, ICEBOX_WEB_WORKERS="1") as server:
+    with Gunicorn(tmp_path, ICEBOX_WEB_WORKERS="1", **UNTHROTTLED) as server:
         response = _stream(raw_session(token), f"{server.url}/artifact/{artifact.pk}")
         received, blocks = _started(response)
         [worker] = server.worker_pids()
@@ -169,7 +171,7 @@ def test_a_stream_whose_worker_is_killed_ends_as_a_broken_transfer(big_map, tmp_
 
 def test_a_delete_during_a_slow_stream_answers_at_once_and_the_stream_still_completes_whole(big_map, tmp_path):
     artifact, small, token = big_map
-    with Gunicorn(tmp_path, ICEBOX_WEB_WORKERS="2", ICEBOX_WEB_THREADS="4") as server:
+    with Gunicorn(tmp_path, ICEBOX_WEB_WORKERS="2", ICEBOX_WEB_THREADS="4", **UNTHROTTLED) as server:
         url = f"{server.url}/artifact/{artifact.pk}"
         expected, _ = sha256_of_stream(_stream(raw_session(token), url))
 

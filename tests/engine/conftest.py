@@ -1,10 +1,8 @@
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import connection
 
 from engine.servers import parse_engine_servers
 from icebox.models import Artifact, ArtifactFile
-from tests.conftest import _client_for
 from tests.engine.fake_engine import FakeEngine
 
 
@@ -14,16 +12,6 @@ def fake_engine(settings):
     with FakeEngine() as engine:
         settings.ICEBOX_ENGINE_SERVERS = parse_engine_servers(engine.url)
         yield engine
-
-
-@pytest.fixture
-def staff(db):
-    return get_user_model().objects.create_user("staff", password="staff-password-1", is_staff=True)
-
-
-@pytest.fixture
-def staff_client(staff):
-    return _client_for(staff)
 
 
 def stored_counts() -> dict:

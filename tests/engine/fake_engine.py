@@ -1,5 +1,5 @@
 """A tiny stand-in for an engine server (http.server in a thread on 127.0.0.1), serving the real
-responses and exports captured from engine 3.26.2 (shared/oq-engine/responses, fixtures/).
+responses and exports captured from engine 3.26.2 (fixtures/engine/responses, fixtures/).
 
 Every route can be replaced to produce the engine's error shapes; `connections` counts TCP
 connections accepted, so a test can prove that no request was sent at all.
@@ -13,7 +13,6 @@ import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
@@ -21,9 +20,9 @@ import numpy
 
 from tests.conftest import FIXTURES
 
-RESPONSES = Path(__file__).resolve().parents[3] / "shared" / "oq-engine" / "responses"
+RESPONSES = FIXTURES / "engine" / "responses"
 CALC = 2
-# Output id -> the export the real engine sent for calc 2 (api.md section 4).
+# Output id -> the export the real engine sent for calc 2 (fixtures/README.md).
 EXPORTS = {
     9: "calc2_output-9-hcurves-csv.zip",
     10: "calc2_output-10-hmaps-csv.zip",

@@ -170,3 +170,60 @@ def test_a_failed_job_says_why(owner_client, fake_engine):
     assert body["error"].startswith(f"engine at {fake_engine.url} answered 404 for calc 7: no such calculation")
     assert body["artifacts"] == [] and body["calculation"] is None
     assert stored_counts() == NOTHING
+
+
+@pytest.mark.parametrize(
+    "calc_id",
+    ["²", "٣", "99999999999999999999", 99999999999999999999, 2147483648, 1e30, 2.0, "2.0", " 2", pytest.param("9" * 5000, id="5000-digits")],
+)
+def test_a_calc_id_that_is_not_an_integer_in_ascii_digits_and_in_range_is_400(owner_client, fake_engine, calc_id):
+    response = post_import(owner_client, engine_url=fake_engine.url, calc_id=calc_id)
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "invalid_parameter" and "calc_id must be" in response.json()["detail"]
+    assert ImportJob.objects.count() == 0
+
+
+def test_a_calc_url_whose_id_is_out_of_range_is_400(owner_client, fake_engine):
+    response = post_import(owner_client, url=f"{fake_engine.url}/v1/calc/999999999999/results")
+    assert response.status_code == 400, response.content
+    assert "calc_id must be <= 2147483647" in response.json()["detail"]
+    assert ImportJob.objects.count() == 0
+
+
+def test_staff_importing_for_a_name_holding_nul_is_400(staff_client, fake_engine):
+    response = post_import(staff_client, engine_url=fake_engine.url, calc_id=CALC, owner="ow\x00ner")
+    assert response.status_code == 400, response.content
+    assert response.json()["detail"] == "owner must be a user name"
+    assert ImportJob.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_under_djangos_own_server_post_answers_202_with_a_plain_location(live_server, owner, fake_engine):
+    """live_server is runserver's WSGIServer (wsgiref), which refuses a header value that is not exactly a str."""
+    import requests
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=owner).key
+    response = requests.post(
+        f"{live_server.url}/artifacts/import",
+        json={"engine_url": fake_engine.url, "calc_id": CALC},
+        headers={"Authorization": f"Token {token}"},
+        timeout=30,
+    )
+    assert response.status_code == 202, response.text
+    assert response.headers["Location"] == response.json()["url"] == f"{live_server.url}/imports/{response.json()['id']}"
+    assert ImportJob.objects.count() == 1
+
+
+def test_a_shared_calculation_is_readable_but_its_import_stays_the_owners(owner, owner_client, other_client, fake_engine):
+    job_id = post_import(owner_client, engine_url=fake_engine.url, calc_id=CALC).json()["id"]
+    run_queued()
+    calc_id = owner_client.get("/calculations").json()["results"][0]["id"]
+    assert owner_client.post(f"/calculations/{calc_id}/shares", {"user": "other"}, format="json").status_code == 201
+    calc = other_client.get(f"/calculations/{calc_id}").json()
+    assert (calc["owner"], calc["access"], len(calc["artifacts"])) == ("owner", "shared", EXPECTED_ARTIFACTS)
+    assert other_client.get(f"/artifacts?calculation={calc_id}").json()["count"] == EXPECTED_ARTIFACTS
+    assert other_client.get(calc["artifacts"][0]["url"]).status_code == 200
+    # The import job is the owner's (and its requester's) only, shared calculation or not.
+    assert other_client.get(f"/imports/{job_id}").status_code == 404
+    assert other_client.get("/imports").json()["results"] == []

@@ -36,7 +36,7 @@ def oq_datadir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def oq_calc(oq_datadir):
-    return eh.run_calc(oq_datadir, eh.shared_job("classical_case_18", "job_icebox.ini"))
+    return eh.run_calc(oq_datadir, eh.job("classical_case_18", "job_icebox.ini"))
 
 
 @pytest.fixture(scope="module")

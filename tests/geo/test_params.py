@@ -40,7 +40,9 @@ def test_tile_becomes_its_envelope():
     assert env.extent == pytest.approx((0.0, 0.0, 180.0, 85.0511287798))
 
 
-@pytest.mark.parametrize("text", ["1/2", "a/b/c", "1/-1/0", "3/8/0", "30/0/0", "1/0/0/0"])
+@pytest.mark.parametrize(
+    "text", ["1/2", "a/b/c", "1/-1/0", "3/8/0", "30/0/0", "1/0/0/0", "²/0/0", "٣/0/0", "1/٠/0", " 1/0/0", "+1/0/0", pytest.param("9" * 5000 + "/0/0", id="5000-digit-zoom"), pytest.param("0/0/" + "9" * 30, id="30-digit-y")]
+)
 def test_bad_tile_is_refused(text):
     with pytest.raises(InvalidParameter) as err:
         parse_tile(text)

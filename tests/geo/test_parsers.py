@@ -885,3 +885,18 @@ def test_table_is_plain_data():
 
     assert isinstance(table, Table)
     assert "hazard_map-mean_2.csv" in repr(table) and "_data" not in repr(table)
+
+
+def test_a_file_name_with_unicode_digits_is_not_an_engine_name():
+    # '\d' matched '٢' (and int() read it as 2): engine names are written in ASCII digits.
+    table = read_csv("hazard_map-mean_\u0662.csv", fixture("hazard_map-mean_2.csv"))
+    assert "calc_id" not in table.metadata
+    assert "return_period" not in read_csv("hazard_map-mean-\u0664\u0667\u0665y_2.csv", fixture("hazard_map-mean_2.csv")).metadata
+
+
+def test_a_header_number_in_unicode_digits_is_refused():
+    arabic = str.maketrans("0123456789", "\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669")
+    data = fixture("hazard_map-mean_2.csv").decode()
+    data = data.replace("PGA-0.002105", "PGA-" + "0.002105".translate(arabic), 1).encode()
+    with pytest.raises(ParseError):
+        read_csv("hazard_map-mean_2.csv", data)

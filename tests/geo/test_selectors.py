@@ -11,7 +11,7 @@ from geo.selectors import artifact_features, feature_collection_chunks, vector_t
 from icebox.exceptions import NotFound
 from icebox.services import artifact_delete, artifact_upload
 from tests.conftest import fixture_bytes
-from tests.icebox.test_artifacts_api import partition_count
+from tests.support import partition_count
 
 
 def _other_connection():

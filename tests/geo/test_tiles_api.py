@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from geo.selectors import MVT_BUFFER, MVT_EXTENT
+from icebox.models import Artifact
 from tests.maps_support import tile_pixel, tiles_of, upload_grid
 
 MVT = "application/vnd.mapbox-vector-tile"
@@ -132,7 +133,7 @@ def test_tilejson_with_properties_carries_them_to_the_tile_urls(owner_client, gr
 
 def test_custom_site_id_is_a_string_attribute(owner_client):
     from tests.conftest import fixture_bytes
-    from tests.icebox.test_artifacts_api import upload
+    from tests.support import upload
 
     [artifact] = upload(owner_client, "hazard_curve-mean-PGA_8.csv", fixture_bytes("hazard_curve-mean-PGA_8.csv")).json()["artifacts"]
     doc = owner_client.get(f"/artifact/{artifact['id']}/tiles.json").json()
@@ -161,3 +162,18 @@ def test_another_users_tiles_are_404(other_client, grid, path):
 def test_anonymous_tiles_are_401(anon_client, grid, path):
     artifact, _ = grid
     assert anon_client.get(path.format(id=artifact["id"])).status_code == 401
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_a_shared_users_tiles_are_served_and_a_staff_users_are_404(owner, other_user, other_client, staff_client, grid, path):
+    from sharing.services import share_create
+
+    artifact, _ = grid
+    url = path.format(id=artifact["id"])
+    assert other_client.get(url).status_code == 404
+    share, _ = share_create(sharer=owner, artifact=Artifact.objects.get(pk=artifact["id"]), user="other")
+    response = other_client.get(url)
+    assert response.status_code == 200
+    assert staff_client.get(url).status_code == 404
+    share.delete()
+    assert other_client.get(url).status_code == 404

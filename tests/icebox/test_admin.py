@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from icebox.models import Artifact
 from icebox.services import artifact_upload
 from tests.conftest import fixture_bytes
-from tests.icebox.test_artifacts_api import partition_count
+from tests.support import partition_count
 
 
 def _staff_client(client):

@@ -1,6 +1,5 @@
 """The artifact API end to end on real PostGIS: upload, list, GeoJSON, subsets, raw, delete, access."""
 
-import csv
 import hashlib
 import io
 import json
@@ -8,23 +7,13 @@ import math
 import zipfile
 
 import pytest
-from django.db import connection
 
 from icebox.models import Artifact, ArtifactFile
 from tests.conftest import FIXTURES, fixture_bytes
+from tests.support import partition_count, read_engine_csv, upload
 from tests.synthetic import hazard_map_csv
 
 ALL_FIXTURE_ZIPS = sorted(p.name for p in FIXTURES.glob("calc*-csv.zip"))
-
-
-def upload(client, file_name: str, data: bytes, **extra):
-    return client.post("/artifacts", {"file": _named(file_name, data), **extra}, format="multipart")
-
-
-def _named(name, data):
-    f = io.BytesIO(data)
-    f.name = name
-    return f
 
 
 def geojson(client, artifact_id, **params):
@@ -38,31 +27,6 @@ def _body(response):
     if getattr(response, "streaming", False):
         return b"".join(response.streaming_content)
     return response.content
-
-
-def read_engine_csv(data: bytes):
-    """An independent reading of an engine CSV: (header, rows as dicts of original text)."""
-    rows = list(csv.reader(io.StringIO(data.decode())))
-    if rows[0][0] == "#":
-        rows = rows[1:]
-    header, body = rows[0], rows[1:]
-    return header, [dict(zip(header, row)) for row in body]
-
-
-def partition_count() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_inherits WHERE inhparent = 'geo_feature'::regclass")
-        attached = cursor.fetchone()[0]
-        cursor.execute("SELECT count(*) FROM pg_class WHERE relname LIKE 'geo\\_feature\\_%%' AND relkind = 'r'")
-        tables = cursor.fetchone()[0]
-    assert attached == tables, "a feature table exists that is not attached"
-    return tables
-
-
-def assert_nothing_stored():
-    assert Artifact.objects.count() == 0
-    assert ArtifactFile.objects.count() == 0
-    assert partition_count() == 0
 
 
 # --- upload and list -------------------------------------------------------------------------
@@ -341,3 +305,23 @@ def test_openapi_schema_is_served(owner_client):
     schema = json.loads(response.content)
     assert "/artifact/{artifact_id}" in schema["paths"]
     assert "/artifacts" in schema["paths"]
+
+
+@pytest.mark.parametrize("method,path", [("get", "/artifact/{id}"), ("get", "/artifact/{id}/raw"), ("delete", "/artifact/{id}")])
+def test_staff_get_404_for_another_users_artifact_like_anyone(staff_client, owned, method, path):
+    assert getattr(staff_client, method)(path.format(id=owned["id"])).status_code == 404
+    assert Artifact.objects.filter(pk=owned["id"]).exists()
+
+
+def test_a_user_it_is_shared_with_reads_it_but_a_delete_is_403_read_only(owner, other_client, owned):
+    from sharing.services import share_create
+
+    share_create(sharer=owner, artifact=Artifact.objects.get(pk=owned["id"]), user="other")
+    assert other_client.get(f"/artifact/{owned['id']}/raw").status_code == 200
+    response = other_client.delete(f"/artifact/{owned['id']}")
+    assert response.status_code == 403
+    assert response.json() == {
+        "detail": f"artifact {owned['id']} is shared with you read-only: only its owner may change, delete or share it",
+        "code": "read_only",
+    }
+    assert Artifact.objects.filter(pk=owned["id"]).exists()

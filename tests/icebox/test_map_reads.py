@@ -4,7 +4,9 @@ import gzip
 import json
 
 import pytest
+from django.db import connection
 
+from icebox.models import Artifact
 from tests.maps_support import body, json_body, upload_grid
 
 
@@ -91,10 +93,35 @@ def test_invalid_paging_or_properties_are_400(owner_client, grid, params, messag
     assert message in response.json()["detail"]
 
 
+# A column name that is SQL if pasted into a statement: a string literal ending in a division by
+# zero, or a syntax error as an identifier. Bound as a parameter it is just a jsonb key.
+HOSTILE_COLUMN = "PGA' || (SELECT 1/0) || '\")--"
+
+
+def _rename_column(artifact_id: int, old: str, new: str) -> None:
+    """Give a stored column another name, in the artifact's metadata and in every feature's properties."""
+    artifact = Artifact.objects.get(pk=artifact_id)
+    for column in artifact.metadata["columns"]:
+        if column["name"] == old:
+            column["name"] = new
+    artifact.save(update_fields=["metadata"])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE geo_feature SET properties = properties - %s || jsonb_build_object(%s, properties -> %s) WHERE artifact_id = %s",
+            [old, new, old, artifact_id],
+        )
+
+
 def test_properties_parameter_values_are_bound_not_sql(owner_client, grid):
-    artifact, _ = grid
-    response = owner_client.get(f"/artifact/{artifact['id']}", {"properties": "x') || pg_sleep(5) --"})
-    assert response.status_code == 400
+    # The name passes validation (it is one of the artifact's columns), so it reaches the SQL.
+    artifact, sites = grid
+    _rename_column(artifact["id"], "PGA-0.002105", HOSTILE_COLUMN)
+    got = _get(owner_client, artifact, properties=f"{HOSTILE_COLUMN},SA(0.2)-0.002105", bbox="5,40,5.25,40.25")
+    by_idx = {s.idx: s for s in sites}
+    assert got["features"]
+    for feature in got["features"]:
+        values = by_idx[feature["id"]].values
+        assert feature["properties"] == {HOSTILE_COLUMN: values["PGA-0.002105"], "SA(0.2)-0.002105": values["SA(0.2)-0.002105"]}
 
 
 # --- HTTP caching ----------------------------------------------------------------------------
@@ -161,3 +188,41 @@ def test_streamed_geojson_is_gzipped_when_accepted_and_identical_once_decompress
     assert response["ETag"].startswith('W/"')
     assert gzip.decompress(body(response)) == plain
     json.loads(plain)
+
+
+# --- integers: ASCII digits, bounded, refused before the stream starts -----------------------
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"tile": "²/0/0"}, "tile must be z/x/y"),
+        ({"tile": "٣/0/0"}, "tile must be z/x/y"),
+        ({"limit": "100000000000000000000"}, "limit must be <= 2147483647"),
+        ({"limit": "٣"}, "limit must be an integer"),
+        ({"offset": "9223372036854775808"}, "offset must be <= 2147483647"),
+        ({"offset": "2147483648"}, "offset must be <= 2147483647"),
+        ({"limit": "5", "offset": "²"}, "offset must be an integer"),
+    ],
+)
+def test_unicode_digits_and_out_of_range_integers_are_a_400_not_a_cut_stream(owner_client, grid, params, message):
+    artifact, _ = grid
+    response = owner_client.get(f"/artifact/{artifact['id']}", params)
+    assert response.status_code == 400, body(response)
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "invalid_parameter"
+    assert message in response.json()["detail"]
+
+
+def test_the_largest_offset_is_an_empty_page(owner_client, grid):
+    artifact, _ = grid
+    doc = _get(owner_client, artifact, limit="2147483647", offset="2147483647")
+    assert doc["features"] == [] and doc["next"] is None
+
+
+@pytest.mark.parametrize("calculation", ["²", "٣", "0", "-1", "1.0", "9223372036854775808", pytest.param("9" * 5000, id="5000-digits")])
+def test_a_calculation_filter_that_is_not_an_id_is_a_400(owner_client, calculation):
+    response = owner_client.get("/artifacts", {"calculation": calculation})
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_parameter"
+    assert "calculation must be" in response.json()["detail"]

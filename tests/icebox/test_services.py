@@ -12,7 +12,7 @@ from geo.loading import drop_orphan_partitions, drop_partition, orphan_partition
 from icebox.models import Artifact, ArtifactFile
 from icebox.services import artifact_delete, artifact_upload
 from tests.conftest import fixture_bytes
-from tests.icebox.test_artifacts_api import partition_count
+from tests.support import partition_count
 
 
 def _other_connection():

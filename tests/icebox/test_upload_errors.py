@@ -6,7 +6,7 @@ import zipfile
 import pytest
 
 from tests.conftest import fixture_bytes
-from tests.icebox.test_artifacts_api import assert_nothing_stored, upload
+from tests.support import assert_nothing_stored, upload
 
 GOOD = fixture_bytes("hazard_map-mean_2.csv")
 GOOD_LINES = GOOD.decode().splitlines(keepends=True)
@@ -108,4 +108,75 @@ def test_name_for_a_zip_of_several_files_is_refused(owner_client):
     response = upload(owner_client, "hmaps.zip", fixture_bytes("calc2_output-10-hmaps-csv.zip"), name="x")
     assert response.status_code == 400
     assert "name can only be given for a single CSV" in response.json()["detail"]
+    assert_nothing_stored()
+
+
+# --- names and fields ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["map\x00one", "\x00", "line\nbreak", "tab\there"])
+def test_a_name_holding_nul_or_a_control_character_is_a_400(owner_client, name):
+    response = upload(owner_client, "hazard_map-mean_2.csv", GOOD, name=name)
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "invalid_parameter"
+    assert "name must not contain control characters" in response.json()["detail"]
+    assert_nothing_stored()
+
+
+def test_a_name_over_255_characters_is_refused_not_cut(owner_client):
+    response = upload(owner_client, "hazard_map-mean_2.csv", GOOD, name="é" * 256)
+    assert response.status_code == 400, response.content
+    assert response.json()["detail"] == "name is 256 characters long; the limit is 255"
+    assert_nothing_stored()
+
+
+def test_a_name_of_255_characters_is_kept_whole(owner_client):
+    response = upload(owner_client, "hazard_map-mean_2.csv", GOOD, name="é" * 255)
+    assert response.status_code == 201, response.content
+    assert response.json()["artifacts"][0]["name"] == "é" * 255
+
+
+def test_a_file_name_over_255_characters_is_refused_not_cut(owner_client):
+    long_name = "a" * 300 + ".csv"
+    response = upload(owner_client, long_name, GOOD)
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["code"] == "invalid_file"
+    assert "the file name is 304 characters long; the limit is 255" in body["detail"]
+    assert_nothing_stored()
+
+
+def test_a_zip_member_whose_name_is_over_255_characters_is_refused(owner_client):
+    response = upload(owner_client, "maps.zip", _zip({"d" * 250 + "/hazard_map-mean_2.csv": GOOD, "x" * 256 + ".csv": GOOD}))
+    assert response.status_code == 400, response.content
+    assert "the limit is 255" in response.json()["detail"]
+    assert_nothing_stored()
+
+
+def test_two_file_fields_are_refused_not_one_dropped(owner_client):
+    from tests.support import _named
+
+    files = [_named("hazard_map-mean_2.csv", GOOD), _named("hazard_curve-mean-PGA_2.csv", fixture_bytes("hazard_curve-mean-PGA_2.csv"))]
+    response = owner_client.post("/artifacts", {"file": files}, format="multipart")
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "invalid_file"
+    assert "2 'file' fields" in response.json()["detail"]
+    assert_nothing_stored()
+
+
+def test_two_name_fields_are_refused(owner_client):
+    from tests.support import _named
+
+    response = owner_client.post("/artifacts", {"file": _named("hazard_map-mean_2.csv", GOOD), "name": ["a", "b"]}, format="multipart")
+    assert response.status_code == 400, response.content
+    assert "2 'name' fields" in response.json()["detail"]
+    assert_nothing_stored()
+
+
+def test_a_file_sent_as_the_name_field_is_refused(owner_client):
+    from tests.support import _named
+
+    response = owner_client.post("/artifacts", {"file": _named("hazard_map-mean_2.csv", GOOD), "name": _named("n.txt", b"x")}, format="multipart")
+    assert response.status_code == 400, response.content
+    assert response.json()["detail"] == "name must be text, not a file"
     assert_nothing_stored()

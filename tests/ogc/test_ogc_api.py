@@ -160,3 +160,81 @@ def test_token_auth_reads_items(owner_client, grid):
     artifact, _ = grid
     # owner_client authenticates with "Authorization: Token <key>" (tests/conftest.py).
     assert items(owner_client, artifact, limit=1)["numberReturned"] == 1
+
+
+# --- integers: ASCII digits, bounded ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("fid", ["²", "٣", "١٧", "17\x00", pytest.param("9" * 5000, id="5000-digits")])
+def test_an_item_id_in_other_than_ascii_digits_is_404(owner_client, grid, fid):
+    artifact, _ = grid
+    response = owner_client.get(f"/ogc/collections/{artifact['id']}/items/{fid}")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+@pytest.mark.parametrize("params", [{"offset": "9223372036854775808"}, {"offset": "2147483648"}, {"offset": "²"}, {"limit": "٣"}])
+def test_items_paging_out_of_range_or_in_unicode_digits_is_400(owner_client, grid, params):
+    artifact, _ = grid
+    response = owner_client.get(f"/ogc/collections/{artifact['id']}/items", params)
+    assert response.status_code == 400, body(response)
+    assert response.json()["code"] == "invalid_parameter"
+
+
+def test_a_collection_id_in_arabic_indic_digits_is_not_that_artifact(owner_client, grid):
+    artifact, _ = grid
+    arabic = "".join(chr(0x0660 + int(d)) for d in str(artifact["id"]))
+    for path in (f"/ogc/collections/{arabic}", f"/ogc/collections/{arabic}/items", f"/ogc/collections/{arabic}/items/0"):
+        assert owner_client.get(path).status_code == 404, path
+
+
+@pytest.mark.parametrize(
+    "path, status",
+    [
+        ("/ogc/collections/{id}/items?limit=0", 400),
+        ("/ogc/collections/{id}/items?sortby=idx", 400),
+        ("/ogc/collections/{id}/items/1200", 404),
+        ("/ogc/collections/999999/items", 404),
+        ("/ogc/collections/{id}?f=xml", 400),
+    ],
+)
+def test_ogc_errors_are_json_not_geojson(owner_client, grid, path, status):
+    artifact, _ = grid
+    response = owner_client.get(path.format(id=artifact["id"]))
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/json"
+    assert set(response.json()) == {"detail", "code"}
+
+
+def test_ogc_errors_are_json_when_the_client_accepts_geojson_only(owner_client, anon_client, grid):
+    artifact, _ = grid
+    response = owner_client.get(f"/ogc/collections/{artifact['id']}/items?limit=0", HTTP_ACCEPT="application/geo+json")
+    assert response.status_code == 400 and response["Content-Type"] == "application/json"
+    response = anon_client.get(f"/ogc/collections/{artifact['id']}/items", HTTP_ACCEPT="application/geo+json")
+    assert response.status_code == 401 and response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "not_authenticated"
+
+
+def test_the_api_definition_declares_json_errors_for_every_operation(anon_client):
+    doc = anon_client.get("/ogc/api").json()
+    assert doc["components"]["schemas"]["Error"]["required"] == ["detail", "code"]
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for path, item in doc["paths"].items():
+        responses = item["get"]["responses"]
+        expected = {"400", "401", "406", "429", "500"} | ({"404"} if path.startswith("/collections/") else set())
+        assert expected <= set(responses), path
+        assert all(responses[code]["content"] == error for code in expected), path
+
+
+def test_a_shared_collection_is_listed_and_readable_by_its_grantee_only(owner, other_client, staff_client, grid):
+    from icebox.models import Artifact
+    from sharing.services import share_create
+
+    artifact, _ = grid
+    share_create(sharer=owner, artifact=Artifact.objects.get(pk=artifact["id"]), user="other")
+    assert [c["id"] for c in other_client.get("/ogc/collections").json()["collections"]] == [str(artifact["id"])]
+    for path in PRIVATE:
+        assert other_client.get(path.format(id=artifact["id"])).status_code == 200, path
+        assert staff_client.get(path.format(id=artifact["id"])).status_code == 404, path
+    assert items(other_client, artifact, limit=2)["numberReturned"] == 2
+    assert staff_client.get("/ogc/collections").json()["collections"] == []

@@ -22,7 +22,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--engine", required=True, help="engine base URL, e.g. http://127.0.0.1:8800")
-        parser.add_argument("--calc", required=True, type=int, help="the engine's calc id")
+        # Not type=int: int() takes "٣" for 3; import_request parses ASCII digits.
+        parser.add_argument("--calc", required=True, help="the engine's calc id")
         parser.add_argument("--owner", required=True, help="Icebox user name that will own the artifacts")
         parser.add_argument("--outputs", nargs="+", choices=services.PARSED_OUTPUTS, help="default: all of them")
 

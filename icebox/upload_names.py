@@ -1,0 +1,29 @@
+"""The names of the files a client sent, as sent.
+
+Django cuts an uploaded file's name to 255 characters (keeping the extension) when it builds the
+UploadedFile, so the view could only store a name the client never gave. This handler, first in
+a request's chain, notes each file part's field and file name and passes every byte on.
+"""
+
+from __future__ import annotations
+
+from django.core.files.uploadhandler import FileUploadHandler
+
+
+class FileNames(FileUploadHandler):
+    def __init__(self, request=None):
+        super().__init__(request)
+        self.parts: list[tuple[str, str]] = []  # (field name, file name) in the order sent
+
+    def new_file(self, field_name, file_name, *args, **kwargs):
+        super().new_file(field_name, file_name, *args, **kwargs)
+        self.parts.append((field_name, file_name))
+
+    def receive_data_chunk(self, raw_data, start):
+        return raw_data
+
+    def file_complete(self, file_size):
+        return None
+
+    def names(self, field_name: str) -> list[str]:
+        return [name for field, name in self.parts if field == field_name]

@@ -1,0 +1,43 @@
+"""Helpers of the whole suite: uploads through the API, an independent CSV reader, what is stored."""
+
+import csv
+import io
+
+from django.db import connection
+
+from icebox.models import Artifact, ArtifactFile
+
+
+def upload(client, file_name: str, data: bytes, **extra):
+    return client.post("/artifacts", {"file": _named(file_name, data), **extra}, format="multipart")
+
+
+def _named(name, data):
+    f = io.BytesIO(data)
+    f.name = name
+    return f
+
+
+def read_engine_csv(data: bytes):
+    """An independent reading of an engine CSV: (header, rows as dicts of original text)."""
+    rows = list(csv.reader(io.StringIO(data.decode())))
+    if rows[0][0] == "#":
+        rows = rows[1:]
+    header, body = rows[0], rows[1:]
+    return header, [dict(zip(header, row)) for row in body]
+
+
+def partition_count() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_inherits WHERE inhparent = 'geo_feature'::regclass")
+        attached = cursor.fetchone()[0]
+        cursor.execute("SELECT count(*) FROM pg_class WHERE relname LIKE 'geo\\_feature\\_%%' AND relkind = 'r'")
+        tables = cursor.fetchone()[0]
+    assert attached == tables, "a feature table exists that is not attached"
+    return tables
+
+
+def assert_nothing_stored():
+    assert Artifact.objects.count() == 0
+    assert ArtifactFile.objects.count() == 0
+    assert partition_count() == 0
