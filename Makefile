@@ -36,7 +36,7 @@ manage: bootstrap
 	$(PY) manage.py $(CMD)
 
 # ICEBOX_TMP_DIR's default (README: Configuration); Django refuses to start if it is missing.
-run manage test: | var/tmp
+run manage test bench: | var/tmp
 var/tmp:
 	@mkdir -p -m 700 $@
 
