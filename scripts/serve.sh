@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The service, as `make run` starts it: the import worker beside gunicorn.
-# - Ctrl-C, or a SIGTERM or SIGINT to this script, stops both; the script then exits 0 saying
-#   "serve.sh: stopped".
+# - Ctrl-C, or a SIGTERM or SIGINT to this script, stops both (a second one without waiting for
+#   requests and imports in progress); the script then exits 0 saying "serve.sh: stopped".
 # - If either one dies (a crash, the OOM killer, kill -9, a failed start), the script stops the
 #   other, says which died and how (its exit status or signal) and exits 1. It does not restart
 #   it: a site whose imports never run, or a worker with no site, must not pass for a working
@@ -14,9 +14,17 @@
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-stopping=
-trap 'stopping=${stopping:-SIGINT}' INT
-trap 'stopping=${stopping:-SIGTERM}' TERM
+stopping= worker= server=
+on_signal() {
+    if [[ -z $stopping ]]; then
+        stopping=$1
+    else  # a second one: stop now, without waiting for requests and imports in progress
+        kill -TERM "$worker" 2>/dev/null
+        kill -INT "$server" 2>/dev/null
+    fi
+}
+trap 'on_signal SIGINT' INT
+trap 'on_signal SIGTERM' TERM
 
 .venv/bin/python manage.py icebox_worker &
 worker=$!
