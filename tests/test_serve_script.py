@@ -34,14 +34,12 @@ def serving(port: int) -> bool:
 
 
 def parts(pid: int) -> dict[str, int]:
-    """The import worker and the gunicorn master among the children of `pid`."""
+    """The import worker and the gunicorn master: the children of `pid` (serve.sh) itself."""
     found = {}
     for child in children(pid):
-        command = command_line(child)
-        if "icebox_worker" in command:
-            found["worker"] = child
-        elif "gunicorn" in command and not ("gunicorn" in command_line(parent_of(child))):
-            found["gunicorn"] = child
+        if parent_of(child) == pid:
+            command = command_line(child)
+            found["worker" if "icebox_worker" in command else "gunicorn" if "gunicorn" in command else command] = child
     return found
 
 
