@@ -35,11 +35,6 @@ bootstrap:
 manage: bootstrap
 	$(PY) manage.py $(CMD)
 
-# ICEBOX_TMP_DIR's default (README: Configuration); Django refuses to start if it is missing.
-run manage test bench: | var/tmp
-var/tmp:
-	@mkdir -p -m 700 $@
-
 var/secret_key:
 	@mkdir -p var
 	@(umask 077 && head -c 48 /dev/urandom | base64 | tr -d '\n+/=' > $@.tmp) && mv $@.tmp $@

@@ -166,3 +166,15 @@ def test_a_web_worker_killed_mid_upload_leaves_no_file_once_its_replacement_star
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(30)
         log.close()
+
+
+def test_a_new_temporary_directory_is_created_before_django_checks_it(tmp_path):
+    # Django's checks refuse a FILE_UPLOAD_TEMP_DIR that does not exist: a fresh clone, or a new
+    # ICEBOX_TMP_DIR, must still start with a plain manage.py, without make.
+    tmp_dir = tmp_path / "not" / "there" / "yet"
+    env = {**os.environ, "ICEBOX_TMP_DIR": str(tmp_dir), "DATABASE_URL": database_url()}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert tmp_dir.is_dir()
