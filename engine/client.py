@@ -154,12 +154,16 @@ class EngineClient:
         *,
         calc_id: int,
         output_id: int,
-        dest_dir: str | Path | None = None,
+        dest_dir: str | Path,
         export_type: str = "csv",
         on_size: Callable[[int | None], None] | None = None,
         on_bytes: Callable[[int], None] | None = None,
     ) -> Download:
-        """Stream the export of one output to a temporary file, never more than max_download_bytes."""
+        """Stream the export of one output to a temporary file in `dest_dir`, never more than max_download_bytes.
+
+        `dest_dir` is the caller's: a directory of icebox.tempfiles, so that what a killed worker
+        leaves is swept.
+        """
         what = f"output {output_id} of calc {calc_id}"
         limit = self.max_download_bytes
         response = self._get(

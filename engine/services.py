@@ -17,7 +17,6 @@ stored. See docs/import.md for why.
 from __future__ import annotations
 
 import logging
-import tempfile
 import time
 from datetime import datetime
 from typing import Callable
@@ -35,6 +34,7 @@ from engine.timestamps import parse_engine_time
 from geo.parsers import ParseError, read_upload
 from icebox.exceptions import IceboxError, InvalidParameter
 from icebox.services import artifact_create
+from icebox.tempfiles import locked_directory
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ def import_job_run(*, job_id: int, on_progress: ProgressCallback | None = None) 
 
 def _run(job: ImportJob, progress: _Progress) -> None:
     server = _configured_server(job.engine_url)
-    with EngineClient.from_settings(server) as client, tempfile.TemporaryDirectory(prefix="icebox-import-") as tmp:
+    with EngineClient.from_settings(server) as client, locked_directory(prefix="import-") as tmp:
         status = client.calc_status(job.calc_id)
         calc_status = status.get("status") if isinstance(status, dict) else None
         if calc_status not in COMPLETE_STATUSES:

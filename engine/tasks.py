@@ -7,8 +7,9 @@ from engine.services import import_job_run, import_jobs_recover
 
 @task()
 def run_import(job_id: int) -> str:
-    # Workers also sweep at start, but with several workers a dead one's job would otherwise
-    # wait for the next restart; the sweep is one query when nothing is running.
+    # Workers also do this at start and every ICEBOX_HOUSEKEEPING_INTERVAL (icebox.housekeeping);
+    # here it costs one query when nothing is running, and a new import never waits behind a
+    # dead worker's job for the next round.
     import_jobs_recover()
     # The job row, not the task result, is what users see: failures are recorded there and
     # the task itself ends normally.

@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class IceboxConfig(AppConfig):
     name = "icebox"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from icebox import tempfiles
+
+        # Django's system checks refuse a FILE_UPLOAD_TEMP_DIR that does not exist: create
+        # ICEBOX_TMP_DIR before they run, so that any entry point (manage.py, gunicorn, pytest)
+        # works on a fresh clone or with a new ICEBOX_TMP_DIR.
+        tempfiles.directory()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -112,3 +113,14 @@ def parse_database_url(url: str) -> dict:
         "PORT": str(port) if port else "",
         "OPTIONS": options,
     }
+
+
+def env_path(name: str, default: Path) -> Path:
+    """An absolute path: a relative one would depend on the directory a process happens to start in."""
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    path = Path(value)
+    if not path.is_absolute():
+        raise ImproperlyConfigured(f"{name}={value!r} is not an absolute path")
+    return path

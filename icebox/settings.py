@@ -9,7 +9,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from engine.servers import parse_engine_servers
-from icebox.env import env_bool, env_int, env_list, env_rate, env_str, parse_database_url
+from icebox.env import env_bool, env_int, env_list, env_path, env_rate, env_str, parse_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -165,6 +165,19 @@ ICEBOX_PARTITION_DROP_LOCK_TIMEOUT_MS = env_int("ICEBOX_PARTITION_DROP_LOCK_TIME
 # Django refuses multipart bodies above this before our own check can name the file.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+# Every temporary file of Icebox (uploads too big for memory, an import's downloads) lives here,
+# locked by the process using it, so that what a killed process leaves is found and removed
+# (icebox.tempfiles). Web processes sweep it when they start, workers also periodically.
+ICEBOX_TMP_DIR = env_path("ICEBOX_TMP_DIR", BASE_DIR / "var" / "tmp")
+FILE_UPLOAD_TEMP_DIR = str(ICEBOX_TMP_DIR)
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "icebox.tempfiles.LockedTemporaryFileUploadHandler",
+]
+# Seconds between two rounds of icebox.housekeeping in each worker (failing the imports of dead
+# workers, removing orphaned temporary files).
+ICEBOX_HOUSEKEEPING_INTERVAL = env_int("ICEBOX_HOUSEKEEPING_INTERVAL", 60, minimum=1)
 
 # GDAL < 3.9 cannot block file and network access while reading spatial references. No user
 # input reaches GDAL here: regions are built by GEOS from WKT or from GeoJSON coordinates.

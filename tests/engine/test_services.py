@@ -13,6 +13,7 @@ from engine.servers import parse_engine_servers
 from icebox.models import Artifact
 from tests.engine.conftest import NOTHING, stored_counts, transactional
 from tests.engine.fake_engine import CALC, EXPECTED_ARTIFACTS, FakeEngine, Reply
+from tests.pg_sessions import backend_pid, end_session
 
 pytestmark = pytest.mark.django_db
 
@@ -208,11 +209,15 @@ def test_a_running_job_whose_worker_lives_is_left_alone(owner, fake_engine, djan
     try:
         with other.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_lock(%s)", [services._LOCK_NAMESPACE + job.pk])
+            other_pid = backend_pid(cursor)
         assert services.import_jobs_recover() == 0
         # and a second worker does not run it either
         assert services.import_job_run(job_id=job.pk).status == "running"
     finally:
         other.close()
+    # The worker is gone once the server has ended its session, a moment after the close.
+    with connection.cursor() as cursor:
+        end_session(cursor, other_pid)
     assert services.import_jobs_recover() == 1
 
 

@@ -9,6 +9,7 @@ from engine.services import WORKER_DIED
 from tests.engine.conftest import NOTHING, stored_counts, transactional
 from tests.engine.fake_engine import CALC, EXPECTED_ARTIFACTS
 from tests.engine.worker import Worker, wait_for
+from tests.pg_sessions import end_session
 
 pytestmark = transactional
 
@@ -42,14 +43,8 @@ def test_a_worker_killed_while_storing_leaves_nothing_and_the_import_can_run_aga
                 assert cursor.fetchone()[0] == 0  # written, but not committed
             worker.kill()
         blocker.rollback()  # release the lock: the orphaned backend finds its client gone and rolls back
-        blocker.autocommit = True  # each poll below in its own transaction, so it sees fresh activity
-
-        def backend_gone():
-            with blocker.cursor() as cursor:
-                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [backend])
-                return cursor.fetchone()[0] == 0
-
-        wait_for(backend_gone, timeout=30, what="the killed worker's database session to end")
+        with blocker.cursor() as cursor:
+            end_session(cursor, backend)  # and its locks are gone only once its session has ended
     finally:
         blocker.close()
 

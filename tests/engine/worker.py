@@ -25,21 +25,24 @@ def database_url() -> str:
 class Worker:
     """`with Worker(servers, log_dir) as worker:` one icebox_worker process in its own process group."""
 
-    def __init__(self, engine_servers: str, log_dir: Path):
+    def __init__(self, engine_servers: str, log_dir: Path, *, env: dict[str, str] | None = None):
         self.env = {
             **os.environ,
             "DATABASE_URL": database_url(),
             "SECRET_KEY": "test-only-secret-key-not-for-production-use",
             "ICEBOX_ENGINE_SERVERS": engine_servers,
             "DEBUG": "0",
+            **(env or {}),
         }
-        self.log_path = Path(log_dir) / f"worker-{time.monotonic_ns()}.log"
+        # Recorded by django-tasks-db on every task the worker claims (DBTaskResult.worker_ids).
+        self.worker_id = f"test-worker-{time.monotonic_ns()}"
+        self.log_path = Path(log_dir) / f"{self.worker_id}.log"
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> Worker:
         with open(self.log_path, "wb") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "manage.py", "icebox_worker", "--interval", "0.1", "--no-startup-delay", "--no-reload"],
+                [sys.executable, "manage.py", "icebox_worker", "--interval", "0.1", "--no-startup-delay", "--no-reload", "--worker-id", self.worker_id],
                 cwd=REPO, env=self.env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
             )
         return self

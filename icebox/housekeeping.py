@@ -1,0 +1,68 @@
+"""Housekeeping: what dead processes leave behind, cleared by the live ones.
+
+A killed worker cannot fail its own import, and a killed web or import process cannot remove
+its temporary files. Every worker (`manage.py icebox_worker`) runs `sweep()` when it starts and
+then every ICEBOX_HOUSEKEEPING_INTERVAL seconds in a thread of its own, with its own database
+connection, so a dead worker's job is failed while the other workers live, busy or not. Each
+step decides from facts (a lock PostgreSQL or the kernel dropped), never from a clock, so any
+number of workers may sweep at once.
+
+To add a step, append it to STEPS: a function taking nothing and returning how many things it
+cleared.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Callable
+
+from django.db import connection
+
+from engine.services import import_jobs_recover
+from icebox import tempfiles
+
+log = logging.getLogger(__name__)
+
+STEPS: list[tuple[str, Callable[[], int]]] = [
+    ("imports whose worker died", import_jobs_recover),
+    ("orphaned temporary files", tempfiles.sweep),
+]
+
+
+def sweep() -> dict[str, int]:
+    """Run every step once: {step name: how many things it cleared}. A failing step is logged
+    and left out; the others still run."""
+    cleared = {}
+    for name, step in STEPS:
+        try:
+            cleared[name] = step()
+        except Exception:  # noqa: BLE001 - one broken step must not stop the others, or the next round
+            log.exception("housekeeping step %r failed", name)
+    return cleared
+
+
+class Housekeeper:
+    """`sweep()` every `interval` seconds in a thread, until `stop()`."""
+
+    def __init__(self, *, interval: float):
+        self.interval = interval
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="icebox-housekeeping")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _loop(self) -> None:
+        while not self._stopping.wait(self.interval):
+            try:
+                sweep()
+            finally:
+                # This thread's own connection: not held between rounds, and a broken one
+                # (the database restarted) is replaced by a fresh one next round.
+                connection.close()
