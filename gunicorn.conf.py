@@ -22,7 +22,7 @@ workers = env_int("ICEBOX_WEB_WORKERS", 2, minimum=1)
 worker_class = "gthread"
 # Enough threads per process that a handful of slow streams landing on one worker leave it
 # threads for everyone else. Each thread keeps its own database connection: workers x threads
-# (+ the import workers) must stay under PostgreSQL's max_connections, checked at start below.
+# (+ two per import worker) must stay under PostgreSQL's max_connections, checked at start below.
 threads = env_int("ICEBOX_WEB_THREADS", 16, minimum=1)
 
 # With gthread this is a heartbeat: the arbiter kills a worker whose main loop (which only
@@ -63,11 +63,11 @@ def on_starting(server):
             available = cursor.fetchone()[0]
     finally:
         conn.close()
-    # One connection more: the import worker beside gunicorn (scripts/serve.sh).
-    needed = workers * threads + 1
+    # Two more: the import worker beside gunicorn (scripts/serve.sh) and its housekeeping thread.
+    needed = workers * threads + 2
     if needed > available:
         raise SystemExit(
-            f"gunicorn.conf.py: {workers} workers x {threads} threads + 1 import worker = {needed} database connections, "
+            f"gunicorn.conf.py: {workers} workers x {threads} threads + 2 for the import worker = {needed} database connections, "
             f"but PostgreSQL allows {available}: lower ICEBOX_WEB_WORKERS or ICEBOX_WEB_THREADS, or raise max_connections"
         )
-    server.log.info("database connections: %d of %d (workers x threads + import worker)", needed, available)
+    server.log.info("database connections: %d of %d (workers x threads + the import worker and its housekeeping)", needed, available)

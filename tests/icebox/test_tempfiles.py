@@ -113,8 +113,11 @@ def test_a_web_worker_killed_mid_upload_leaves_no_file_once_its_replacement_star
     }
     log = open(tmp_path / "gunicorn.log", "wb")
     # --timeout: on a loaded machine, gunicorn must not kill the stalled uploads' workers itself.
+    # gunicorn reads ./gunicorn.conf.py (threaded workers) by itself: sync workers, one connection
+    # each, put the two stalled uploads in two workers for sure.
     server = subprocess.Popen(
-        [str(REPO / ".venv/bin/gunicorn"), "icebox.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--timeout", "300"],
+        [str(REPO / ".venv/bin/gunicorn"), "icebox.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--timeout", "300",
+         "--worker-class", "sync", "--threads", "1"],
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     # Over FILE_UPLOAD_MAX_MEMORY_SIZE, so Django streams it to a temporary file.
