@@ -20,6 +20,7 @@ from typing import Callable
 from django.db import connection
 
 from engine.services import import_jobs_recover
+from geo.loading import drop_orphan_partitions
 from icebox import tempfiles
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 STEPS: list[tuple[str, Callable[[], int]]] = [
     ("imports whose worker died", import_jobs_recover),
     ("orphaned temporary files", tempfiles.sweep),
+    # A delete drops its partition after its commit unless a read holds the table; then here.
+    ("feature partitions of deleted artifacts", drop_orphan_partitions),
 ]
 
 

@@ -123,3 +123,32 @@ def test_the_housekeeper_thread_sweeps_on_its_own_connection_until_stopped(monke
         keeper.stop()
     assert mine not in connections_used
     assert not keeper._thread.is_alive()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_drops_the_partition_a_delete_during_a_read_left():
+    from django.contrib.auth import get_user_model
+
+    from geo.loading import orphan_partitions
+    from icebox.services import artifact_delete, artifact_upload
+    from tests.conftest import fixture_bytes
+    from tests.icebox.test_services import _other_connection
+    from tests.pg_sessions import backend_pid, end_session
+
+    user = get_user_model().objects.create_user("owner")
+    [artifact] = artifact_upload(owner=user, file_name="hazard_map-mean_2.csv", data=fixture_bytes("hazard_map-mean_2.csv"))
+    artifact_id = artifact.pk
+    reader = _other_connection()
+    try:
+        with reader.cursor() as cursor:
+            # A read in progress holds the feature table, so the delete's own drop cannot run.
+            cursor.execute("SELECT count(*) FROM geo_feature")
+            pid = backend_pid(cursor)
+            artifact_delete(artifact=artifact)
+        assert orphan_partitions() == [artifact_id]
+        with connection.cursor() as cursor:
+            end_session(cursor, pid)
+    finally:
+        reader.close()
+    assert housekeeping.sweep()["feature partitions of deleted artifacts"] == 1
+    assert orphan_partitions() == []
