@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from compare.params import DEFAULT_TOLERANCE_KM, MAX_TOLERANCE_KM, parse_tolerance_km, required
 from compare.selectors import Pair, comparison_chunks, comparison_pair, comparison_summary, comparison_tile, data_columns
+from compare.serializers import ComparisonSummarySerializer
 from geo.params import parse_properties
 from geo.tiles import tile_bounds
 from geo.views import MVT, AnyAccept
@@ -35,21 +36,19 @@ def _pair(request) -> Pair:
     # Both looked up as the user may read them: another user's artifact is a 404, like a missing one.
     a = selectors.artifact_get(user=request.user, artifact_id=required(params, "a"))
     b = selectors.artifact_get(user=request.user, artifact_id=required(params, "b"))
-    pair = comparison_pair(a=a, b=b, tolerance_km=parse_tolerance_km(params.get("tolerance_km")))
-    if "properties" in params:
-        columns = parse_properties(params["properties"], columns=data_columns(a))
-        pair = comparison_pair(a=a, b=b, tolerance_km=pair.tolerance_m / 1000.0, columns=columns)
-    return pair
+    tolerance_km = parse_tolerance_km(params.get("tolerance_km"))
+    columns = parse_properties(params["properties"], columns=data_columns(a)) if "properties" in params else None
+    return comparison_pair(a=a, b=b, tolerance_km=tolerance_km, columns=columns)
 
 
 class CompareView(APIView):
-    @extend_schema(parameters=_PAIR_PARAMETERS, responses={(200, GEOJSON): OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="compare_geojson", parameters=_PAIR_PARAMETERS, responses={(200, GEOJSON): OpenApiTypes.OBJECT})
     def get(self, request):
         return StreamingHttpResponse(comparison_chunks(_pair(request)), content_type=GEOJSON)
 
 
 class CompareSummaryView(APIView):
-    @extend_schema(parameters=_PAIR_PARAMETERS, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="compare_summary", parameters=_PAIR_PARAMETERS, responses={200: ComparisonSummarySerializer})
     def get(self, request):
         return Response(comparison_summary(_pair(request)))
 
@@ -58,6 +57,7 @@ class CompareTileView(APIView):
     content_negotiation_class = AnyAccept
 
     @extend_schema(
+        operation_id="compare_tile",
         parameters=_PAIR_PARAMETERS,
         responses={(200, MVT): OpenApiTypes.BINARY, 204: OpenApiResponse(description="no site in this tile")},
     )
