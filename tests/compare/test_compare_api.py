@@ -274,3 +274,34 @@ def test_one_shared_artifact_is_not_enough(owner, grantee_client, pair):
 def test_anonymous_is_a_401(anon_client, pair):
     for path in ("/compare", "/compare/summary", "/compare/tiles/0/0/0.mvt"):
         assert anon_client.get(path, {"a": pair[0], "b": pair[1]}).status_code == 401
+
+
+def test_tiles_match_the_sites_as_the_whole_map_does_even_where_matching_is_ambiguous(owner_client):
+    import random
+
+    rng = random.Random(10)
+    grid = [(10.0 + i * 0.001, 45.0 + j * 0.001) for j in range(50) for i in range(50)]
+    # Sites of b moved up to ~55 m: with a 100 m tolerance many have two candidates, some none.
+    moved = [(lon + rng.uniform(-0.0007, 0.0007), lat + rng.uniform(-0.0005, 0.0005)) for lon, lat in grid if rng.random() < 0.9]
+    a_rows = [(f"{lon:.5f}", f"{lat:.5f}", "1.0E-01", "2.0E-01") for lon, lat in grid]
+    b_rows = [(f"{lon:.5f}", f"{lat:.5f}", "3.0E-01", "4.0E-01") for lon, lat in moved]
+    a = _upload(owner_client, "hazard_map-mean_21.csv", _map(a_rows))
+    b = _upload(owner_client, "hazard_map-mean_22.csv", _map(b_rows))
+    whole = {(f["properties"]["match"], f["properties"]["a_idx"], f["properties"]["b_idx"]) for f in _features(owner_client, a, b)}
+    assert {m for m, _, _ in whole} == {"both", "only_a", "only_b"}
+
+    z = 15
+    n = 2**z
+    xs = {int((lon + 180) / 360 * n) for lon, _ in grid + moved}
+    ys = {int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n) for _, lat in grid + moved}
+    assert len(xs) * len(ys) > 4  # the sites span several tiles
+    tiled = set()
+    for x in range(min(xs), max(xs) + 1):
+        for y in range(min(ys), max(ys) + 1):
+            response = owner_client.get(f"/compare/tiles/{z}/{x}/{y}.mvt", {"a": a, "b": b})
+            if response.status_code == 204:
+                continue
+            for feature in mapbox_vector_tile.decode(response.content)["compare"]["features"]:
+                props = feature["properties"]
+                tiled.add((props["match"], props.get("a_idx"), props.get("b_idx")))
+    assert tiled == whole
