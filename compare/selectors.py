@@ -144,18 +144,28 @@ def _rows(pair: Pair, envelope: Polygon | None = None) -> tuple[str, list]:
 
 
 def _rows_by_site_id(pair: Pair, envelope: Polygon | None) -> tuple[str, list]:
+    """The files may repeat a custom_site_id (the parser does not forbid it): the n-th occurrence in
+    a matches the n-th in b, so the matching stays one-to-one. The rank needs every row of both
+    sides, so a tile reads both partitions whole and keeps its own sites afterwards."""
     a_all, b_all = _side(pair.a.pk, None), _side(pair.b.pk, None)
-    a_in, b_in = (_side(pair.a.pk, envelope), _side(pair.b.pk, envelope)) if envelope is not None else (a_all, b_all)
-    key = "'custom_site_id'"
-    sql = (
-        "SELECT a.idx AS a_idx, b.idx AS b_idx, a.g, a.props AS a_props, b.props AS b_props,"
-        " CASE WHEN b.idx IS NOT NULL THEN ST_Distance(a.g::geography, b.g::geography, false) END AS d"
-        f" FROM ({a_in[0]}) AS a LEFT JOIN ({b_all[0]}) AS b ON b.props->>{key} = a.props->>{key}"
-        " UNION ALL"
-        f" SELECT NULL, b.idx, b.g, NULL, b.props, NULL FROM ({b_in[0]}) AS b"
-        f" WHERE NOT EXISTS (SELECT 1 FROM ({a_all[0]}) AS a WHERE a.props->>{key} = b.props->>{key})"
+    ranked = (
+        "SELECT s.idx, s.g, s.props, s.props->>'custom_site_id' AS k,"
+        " row_number() OVER (PARTITION BY s.props->>'custom_site_id' ORDER BY s.idx) AS r FROM ({}) AS s"
     )
-    return sql, [*a_in[1], *b_all[1], *b_in[1], *a_all[1]]
+    inside, inside_params = "", []
+    if envelope is not None:
+        inside = " AND {}.g && ST_MakeEnvelope(%s, %s, %s, %s, 4326)"
+        inside_params = list(envelope.extent)
+    sql = (
+        f"WITH a AS MATERIALIZED ({ranked.format(a_all[0])}), b AS MATERIALIZED ({ranked.format(b_all[0])})"
+        " SELECT a.idx AS a_idx, b.idx AS b_idx, a.g, a.props AS a_props, b.props AS b_props,"
+        " CASE WHEN b.idx IS NOT NULL THEN ST_Distance(a.g::geography, b.g::geography, false) END AS d"
+        " FROM a LEFT JOIN b ON b.k = a.k AND b.r = a.r WHERE true" + inside.format("a") +
+        " UNION ALL"
+        " SELECT NULL, b.idx, b.g, NULL, b.props, NULL FROM b"
+        " WHERE NOT EXISTS (SELECT 1 FROM a WHERE a.k = b.k AND a.r = b.r)" + inside.format("b")
+    )
+    return sql, [*a_all[1], *b_all[1], *inside_params, *inside_params]
 
 
 def _widened(envelope: Polygon, dlat: float) -> Polygon:

@@ -305,3 +305,14 @@ def test_tiles_match_the_sites_as_the_whole_map_does_even_where_matching_is_ambi
                 props = feature["properties"]
                 tiled.add((props["match"], props.get("a_idx"), props.get("b_idx")))
     assert tiled == whole
+
+
+def test_a_repeated_custom_site_id_matches_its_occurrences_in_file_order_one_to_one(owner_client):
+    a = _upload(owner_client, "hazard_map-mean_21.csv", _map([("s1", "10.0", "45.0", "1.0E-01", "1.0E-01"), ("s1", "10.1", "45.0", "2.0E-01", "2.0E-01")], site_ids=True))
+    b = _upload(owner_client, "hazard_map-mean_22.csv", _map([("s1", "10.0", "45.0", "3.0E-01", "3.0E-01")], site_ids=True))
+    features = _features(owner_client, a, b)
+    assert [(f["properties"]["match"], f["properties"]["a_idx"], f["properties"]["b_idx"]) for f in features] == [("both", 0, 0), ("only_a", 1, None)]
+    summary = owner_client.get("/compare/summary", {"a": a, "b": b}).json()
+    assert (summary["matched"], summary["only_a"], summary["only_b"]) == (1, 1, 0)
+    tile = mapbox_vector_tile.decode(owner_client.get("/compare/tiles/5/16/11.mvt", {"a": a, "b": b}).content)["compare"]
+    assert sorted(f["properties"]["match"] for f in tile["features"]) == ["both", "only_a"]
