@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -16,6 +18,7 @@ from geo.tiles import tile_bounds
 from geo.views import MVT, AnyAccept
 from icebox import selectors
 from icebox.exceptions import NotFound
+from icebox.http_cache import artifact_etag, not_modified, with_cache_headers
 
 GEOJSON = "application/geo+json"
 
@@ -41,16 +44,34 @@ def _pair(request) -> Pair:
     return comparison_pair(a=a, b=b, tolerance_km=tolerance_km, columns=columns)
 
 
+# Bump when the bytes served for the same pair and query change.
+COMPARE_VERSION = "1"
+
+
+def _etag(request, pair: Pair) -> str:
+    """Both artifacts are immutable: a's ETag for this path and query (which names b), with b's sha256."""
+    key = "\n".join([COMPARE_VERSION, artifact_etag(request, pair.a), pair.b.sha256])
+    return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
+
+
+def _cached(request, pair: Pair, answer):
+    """A 304 when the client has this answer already (no comparison runs), else `answer()` with the cache headers."""
+    etag = _etag(request, pair)
+    return not_modified(request, etag) or with_cache_headers(answer(), etag)
+
+
 class CompareView(APIView):
     @extend_schema(operation_id="compare_geojson", parameters=_PAIR_PARAMETERS, responses={(200, GEOJSON): OpenApiTypes.OBJECT})
     def get(self, request):
-        return StreamingHttpResponse(comparison_chunks(_pair(request)), content_type=GEOJSON)
+        pair = _pair(request)
+        return _cached(request, pair, lambda: StreamingHttpResponse(comparison_chunks(pair), content_type=GEOJSON))
 
 
 class CompareSummaryView(APIView):
     @extend_schema(operation_id="compare_summary", parameters=_PAIR_PARAMETERS, responses={200: ComparisonSummarySerializer})
     def get(self, request):
-        return Response(comparison_summary(_pair(request)))
+        pair = _pair(request)
+        return _cached(request, pair, lambda: Response(comparison_summary(pair)))
 
 
 class CompareTileView(APIView):
@@ -67,5 +88,9 @@ class CompareTileView(APIView):
             tile_bounds(z, x, y)
         except ValueError as exc:
             raise NotFound(str(exc)) from None
-        data = comparison_tile(pair, z=z, x=x, y=y, layer="compare")
-        return HttpResponse(data, content_type=MVT) if data else HttpResponse(status=204)
+
+        def answer():
+            data = comparison_tile(pair, z=z, x=x, y=y, layer="compare")
+            return HttpResponse(data, content_type=MVT) if data else HttpResponse(status=204)
+
+        return _cached(request, pair, answer)

@@ -316,3 +316,14 @@ def test_a_repeated_custom_site_id_matches_its_occurrences_in_file_order_one_to_
     assert (summary["matched"], summary["only_a"], summary["only_b"]) == (1, 1, 0)
     tile = mapbox_vector_tile.decode(owner_client.get("/compare/tiles/5/16/11.mvt", {"a": a, "b": b}).content)["compare"]
     assert sorted(f["properties"]["match"] for f in tile["features"]) == ["both", "only_a"]
+
+
+def test_a_client_holding_the_answer_gets_a_304_and_another_pair_another_etag(owner_client, pair):
+    third = _upload(owner_client, "hazard_map-mean_4.csv", fixture_bytes("hazard_map-mean_2.csv"))
+    for path in ("/compare", "/compare/summary", "/compare/tiles/0/0/0.mvt"):
+        first = owner_client.get(path, {"a": pair[0], "b": pair[1]})
+        assert first.status_code == 200 and first["ETag"]
+        again = owner_client.get(path, {"a": pair[0], "b": pair[1]}, HTTP_IF_NONE_MATCH=first["ETag"])
+        assert again.status_code == 304
+        assert owner_client.get(path, {"a": pair[0], "b": third})["ETag"] != first["ETag"]
+        assert owner_client.get(path, {"a": pair[1], "b": pair[0]})["ETag"] != first["ETag"]
