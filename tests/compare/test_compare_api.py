@@ -327,3 +327,27 @@ def test_a_client_holding_the_answer_gets_a_304_and_another_pair_another_etag(ow
         assert again.status_code == 304
         assert owner_client.get(path, {"a": pair[0], "b": third})["ETag"] != first["ETag"]
         assert owner_client.get(path, {"a": pair[1], "b": pair[0]})["ETag"] != first["ETag"]
+
+
+@pytest.mark.parametrize(
+    "a_name, b_name, named",
+    [
+        ("hazard_map-mean_2.csv", "hazard_map-mean-475y_2.csv", ["PGA-0.002105", "PGA"]),  # PoE columns against bare IMTs
+        ("hazard_curve-mean-PGA_2.csv", "hazard_curve-mean-PGA_8.csv", ["poe-0.0010197", "poe-0.0050000"]),  # other IMLs
+    ],
+)
+def test_real_exports_with_different_columns_are_a_400_naming_them(owner_client, a_name, b_name, named):
+    a, b = _upload(owner_client, a_name, fixture_bytes(a_name)), _upload(owner_client, b_name, fixture_bytes(b_name))
+    response = owner_client.get("/compare/summary", {"a": a, "b": b})
+    assert response.status_code == 400
+    assert response.json()["code"] == "not_comparable"
+    assert all(name in response.json()["detail"] for name in named), response.json()["detail"]
+
+
+def test_hazard_curves_of_different_imts_are_a_400(owner_client):
+    data = fixture_bytes("hazard_curve-mean-PGA_2.csv")
+    a = _upload(owner_client, "hazard_curve-mean-PGA_2.csv", data)
+    b = _upload(owner_client, "hazard_curve-mean-SA(1.0)_2.csv", data.replace(b"imt='PGA'", b"imt='SA(1.0)'"))
+    response = owner_client.get("/compare", {"a": a, "b": b})
+    assert response.status_code == 400
+    assert "PGA" in response.json()["detail"] and "SA(1.0)" in response.json()["detail"]
