@@ -2,8 +2,9 @@
 
 What the engine's `oq compare hmaps` prints, as a map. PostgreSQL does the matching and the
 arithmetic: the ORM builds each side's rows (one artifact's partition of `geo_feature`, with its
-GiST index); SQL only joins them where the ORM cannot (a LATERAL nearest-neighbour lookup, a
-FULL JOIN), with quoted identifiers and bound values.
+GiST index); SQL only joins them where the ORM cannot (a LATERAL nearest-neighbour lookup, the
+anti-joins that find the sites in one only). Column names and values are bound parameters; the
+only identifiers are fixed aliases.
 
 Sites are matched by `custom_site_id` when both artifacts have one, else by coordinates: a site of
 a and a site of b match when each is the other's nearest site within the tolerance (distance on the
