@@ -40,3 +40,9 @@ class ReadOnly(IceboxError):
     """Shared with the user, who may read it but not change, delete or re-share it."""
 
     code = "read_only"
+
+
+class NotComparable(InvalidParameter):
+    """Two artifacts that cannot be compared site by site: different kinds or data columns."""
+
+    code = "not_comparable"

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "engine",
     "sharing",
+    "compare",
     "throttling",
 ]
 

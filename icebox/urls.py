@@ -14,6 +14,7 @@ urlpatterns = [
     path("artifact/<int:artifact_id>/raw", views.ArtifactRawView.as_view(), name="artifact-raw"),
     path("", include("geo.urls")),
     path("", include("sharing.urls")),
+    path("", include("compare.urls")),
     path("ogc/", include("ogc.urls")),
     path("ogc", ogc_views.LandingView.as_view()),
     path("", include("engine.urls")),
