@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.parsers import JSONParser
@@ -10,6 +11,9 @@ from rest_framework.views import APIView
 
 from engine import selectors, services
 from engine.serializers import CalculationDetailSerializer, CalculationSerializer, ImportJobSerializer, ImportRequestSerializer
+from geo import sites
+from geo.views import SITE_PARAMETERS, site_query
+from icebox import selectors as artifact_selectors
 from icebox.exceptions import InvalidParameter
 from sharing.serializers import SHARED_PARAMETER
 
@@ -59,3 +63,12 @@ class CalculationDetailView(APIView):
     def get(self, request, calculation_id: int):
         calculation = selectors.calculation_get(user=request.user, calculation_id=calculation_id)
         return Response(CalculationDetailSerializer(calculation, context={"request": request}).data)
+
+
+class CalculationSiteView(APIView):
+    @extend_schema(parameters=SITE_PARAMETERS, responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, calculation_id: int):
+        query = site_query(request.query_params)
+        calculation = selectors.calculation_get_readable(user=request.user, calculation_id=calculation_id)
+        artifacts = list(artifact_selectors.artifact_list(user=request.user, calculation=str(calculation.pk)))
+        return Response(sites.calculation_site(calculation_id=calculation.pk, artifacts=artifacts, oqparam=calculation.oqparam, **query))
