@@ -35,6 +35,9 @@ def interpolate_linear(values: list[float], weights: list[float]) -> float:
 
 def interpolate_log(values: list[float], weights: list[float]) -> float:
     """exp(sum w log v); a zero (a level no site reaches) has no logarithm: then linearly."""
+    weighed = [v for v, w in zip(values, weights, strict=True) if w > 0]
+    if len(weighed) == 1:
+        return weighed[0]  # a point on a site: exp(log(v)) is not always v to the last bit
     if all(v > 0 for v, w in zip(values, weights, strict=True) if w > 0):
         return math.exp(math.fsum(w * math.log(v) for w, v in zip(weights, values) if w > 0))
     return interpolate_linear(values, weights)

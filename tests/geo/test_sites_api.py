@@ -395,3 +395,11 @@ def test_a_bad_point_is_a_400_naming_the_parameter(owner, owner_client, hazard_m
         assert response.status_code == 400, (path, response.content)
         body = response.json()
         assert body["code"] == "invalid_parameter" and message in body["detail"], body
+
+
+def test_interpolating_at_a_site_gives_that_sites_own_values(owner, owner_client):
+    [artifact] = services.artifact_upload(owner=owner, file_name="hazard_curve-mean-PGA_2.csv", data=fixture_bytes("hazard_curve-mean-PGA_2.csv"))
+    row = read_csv_rows(fixture_bytes("hazard_curve-mean-PGA_2.csv"))[1]
+    body = site(owner_client, f"/artifact/{artifact.pk}/site", lon=row["lon"], lat=row["lat"], interpolate="true").json()
+    assert [s["weight"] for s in body["interpolation"]["sites"]] == [1.0, 0.0, 0.0]
+    assert body["properties"] == {name: float(value) for name, value in row.items() if name not in ("lon", "lat")}
