@@ -118,7 +118,7 @@ SITE_PARAMETERS = [
     OpenApiParameter("lat", {"type": "number", "minimum": -90, "maximum": 90}, required=True, description="latitude of the point (decimal degrees)"),
     OpenApiParameter(
         "max_distance_km",
-        {"type": "number", "exclusiveMinimum": 0, "maximum": sites.MAX_DISTANCE_KM},
+        {"type": "number", "minimum": 0, "exclusiveMinimum": True, "maximum": sites.MAX_DISTANCE_KM},
         description=f"404 when no site is this close (on the sphere); default {sites.DEFAULT_MAX_DISTANCE_KM:g}",
     ),
     OpenApiParameter(
