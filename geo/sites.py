@@ -2,9 +2,9 @@
 
 The sites are found by one nearest-neighbour statement on the artifact's partition: its GiST
 index yields the sites in order of `geom <-> point` (planar, in degrees), and of the first
-CANDIDATES of those PostGIS keeps the nearest on the sphere (ST_DistanceSphere): a degree of
-longitude is shorter than a degree of latitude away from the equator, so the planar first is not
-always the nearest. A calculation's sites are those of its largest artifact (the engine writes
+CANDIDATES of those (and of the point's image across the antimeridian) PostGIS keeps the nearest
+on the sphere (ST_DistanceSphere): a degree of longitude is shorter than a degree of latitude
+away from the equator, so the planar first is not always the nearest. A calculation's sites are those of its largest artifact (the engine writes
 every output of a calc for the same sites, with the same lon/lat text), and the same statement
 joins the features of every artifact at exactly those points (`~=`, the same index).
 """
@@ -29,12 +29,17 @@ MAX_DISTANCE_KM = 20_016.0
 
 _PLANNER = "SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0; "
 _POINT = "ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)"
+_KNN = "(SELECT idx, geom, properties FROM geo_feature WHERE artifact_id = %(artifact)s ORDER BY geom <-> {point} LIMIT {limit})"
 # The nearest `k` sites of one artifact within `metres`: idx, geom, m (metres on the sphere), props.
+# Candidates come from both sides of the antimeridian: in degrees, a site at 179.99 is 359.98
+# from a point at -179.99, on the sphere a kilometre or two; ST_DistanceSphere then decides.
 _NEAREST = (
     "SELECT s.idx, s.geom, s.m, s.props FROM ("
-    f" SELECT c.idx, c.geom, ST_DistanceSphere(c.geom, {_POINT}) AS m, c.properties AS props FROM ("
-    f"  SELECT idx, geom, properties FROM geo_feature WHERE artifact_id = %(artifact)s ORDER BY geom <-> {_POINT} LIMIT {CANDIDATES}"
-    " ) AS c) AS s WHERE s.m <= %(metres)s ORDER BY s.m, s.idx LIMIT %(k)s"
+    f" SELECT DISTINCT ON (c.idx) c.idx, c.geom, ST_DistanceSphere(c.geom, {_POINT}) AS m, c.properties AS props FROM ("
+    + _KNN.format(point=_POINT, limit=CANDIDATES)
+    + " UNION ALL "
+    + _KNN.format(point="ST_SetSRID(ST_MakePoint(%(wrapped_lon)s, %(lat)s), 4326)", limit=CANDIDATES)
+    + " ) AS c ORDER BY c.idx) AS s WHERE s.m <= %(metres)s ORDER BY s.m, s.idx LIMIT %(k)s"
 )
 ARTIFACT_SITE_SQL = (
     "SELECT n.idx, ST_X(n.geom), ST_Y(n.geom), n.m, n.props::text FROM (" + _NEAREST + ") AS n ORDER BY n.m, n.idx"
@@ -65,7 +70,8 @@ def _query(sql: str, **params) -> list[tuple]:
 
 
 def _params(*, artifact_id: int, lon: float, lat: float, max_distance_km: float, k: int) -> dict:
-    return {"artifact": artifact_id, "lon": lon, "lat": lat, "metres": max_distance_km * 1000.0, "k": k}
+    wrapped_lon = lon - 360.0 if lon > 0 else lon + 360.0
+    return {"artifact": artifact_id, "lon": lon, "wrapped_lon": wrapped_lon, "lat": lat, "metres": max_distance_km * 1000.0, "k": k}
 
 
 def _none_within(what: str, lon: float, lat: float, max_distance_km: float) -> NotFound:

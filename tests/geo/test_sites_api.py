@@ -168,7 +168,7 @@ def _plan(sql: str, params: dict) -> str:
 
 def test_an_artifact_site_is_one_nearest_neighbour_index_scan_not_a_scan_of_the_sites(owner_client):
     artifact, _ = upload_grid(owner_client, 60, 50)
-    params = {"artifact": artifact["id"], "lon": 7.01, "lat": 42.0, "metres": 100_000.0, "k": 1}
+    params = {"artifact": artifact["id"], "lon": 7.01, "wrapped_lon": -352.99, "lat": 42.0, "metres": 100_000.0, "k": 1}
     plan = _plan(sites.ARTIFACT_SITE_SQL, params)
     assert f"Index Scan using geo_feature_{artifact['id']}_geom" in plan, plan
     assert "Order By: (geom <-> " in plan, plan
@@ -183,7 +183,7 @@ def test_a_calculation_site_is_a_nearest_neighbour_index_scan_and_index_probes_o
         ImportedOutput.objects.create(
             calculation=calculation, output_id=n, output_type="hmaps", export_name="x.zip", file_name=artifact["file_name"], artifact_id=artifact["id"]
         )
-    params = {"artifact": first["id"], "artifacts": [first["id"], second["id"]], "lon": 7.01, "lat": 42.0, "metres": 100_000.0, "k": 4}
+    params = {"artifact": first["id"], "artifacts": [first["id"], second["id"]], "lon": 7.01, "wrapped_lon": -352.99, "lat": 42.0, "metres": 100_000.0, "k": 4}
     plan = _plan(sites.CALCULATION_SITE_SQL, params)
     assert "Order By: (geom <-> " in plan, plan
     assert f"Index Scan using geo_feature_{first['id']}_geom" in plan, plan  # the nearest sites
@@ -403,3 +403,15 @@ def test_interpolating_at_a_site_gives_that_sites_own_values(owner, owner_client
     body = site(owner_client, f"/artifact/{artifact.pk}/site", lon=row["lon"], lat=row["lat"], interpolate="true").json()
     assert [s["weight"] for s in body["interpolation"]["sites"]] == [1.0, 0.0, 0.0]
     assert body["properties"] == {name: float(value) for name, value in row.items() if name not in ("lon", "lat")}
+
+
+def test_the_nearest_site_may_be_across_the_antimeridian(owner, owner_client):
+    # More sites on the point's own side than the nearest-neighbour candidates, all farther than
+    # the one across the antimeridian (0.03° away on the sphere, 359.97° in degrees).
+    lines = ["lon,lat,PGA-0.002105"] + [f"{-179.9 + 0.1 * i:.5f},0.00000,1.0E-01" for i in range(sites.CANDIDATES + 10)]
+    lines.append("179.98000,0.00000,2.0E-01")
+    [artifact] = services.artifact_upload(owner=owner, file_name="hazard_map-mean_6.csv", data=("\n".join(lines) + "\n").encode())
+    body = site(owner_client, f"/artifact/{artifact.pk}/site", lon=-179.99, lat=0).json()
+    assert body["geometry"]["coordinates"] == [179.98, 0.0] and body["properties"] == {"PGA-0.002105": 0.2}
+    assert body["distance_km"] == pytest.approx(haversine_km(-179.99, 0, 179.98, 0), rel=1e-9)
+    assert site(owner_client, f"/artifact/{artifact.pk}/site", lon=179.99, lat=0).json()["id"] == sites.CANDIDATES + 10
