@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.parsers import JSONParser
@@ -12,6 +11,7 @@ from rest_framework.views import APIView
 from engine import selectors, services
 from engine.serializers import CalculationDetailSerializer, CalculationSerializer, ImportJobSerializer, ImportRequestSerializer
 from geo import sites
+from geo.site_schema import CalculationSiteSerializer
 from geo.views import SITE_PARAMETERS, site_query
 from icebox import selectors as artifact_selectors
 from icebox.exceptions import InvalidParameter
@@ -66,7 +66,7 @@ class CalculationDetailView(APIView):
 
 
 class CalculationSiteView(APIView):
-    @extend_schema(parameters=SITE_PARAMETERS, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(parameters=SITE_PARAMETERS, responses={200: CalculationSiteSerializer})
     def get(self, request, calculation_id: int):
         query = site_query(request.query_params)
         calculation = selectors.calculation_get_readable(user=request.user, calculation_id=calculation_id)

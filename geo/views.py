@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from geo import sites
 from geo.params import column_names, parse_bool, parse_number, parse_point, parse_properties
 from geo.selectors import vector_tile
+from geo.site_schema import ArtifactSiteSerializer
 from geo.tiles import MAX_ZOOM, tile_bounds
 from icebox import selectors
 from icebox.exceptions import NotFound
@@ -138,7 +139,7 @@ def site_query(params) -> dict:
 
 
 class ArtifactSiteView(APIView):
-    @extend_schema(parameters=SITE_PARAMETERS, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(parameters=SITE_PARAMETERS, responses={200: ArtifactSiteSerializer})
     def get(self, request, artifact_id: int):
         query = site_query(request.query_params)
         artifact = selectors.artifact_get(user=request.user, artifact_id=artifact_id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import re
 import zipfile
@@ -415,3 +416,26 @@ def test_the_nearest_site_may_be_across_the_antimeridian(owner, owner_client):
     assert body["geometry"]["coordinates"] == [179.98, 0.0] and body["properties"] == {"PGA-0.002105": 0.2}
     assert body["distance_km"] == pytest.approx(haversine_km(-179.99, 0, 179.98, 0), rel=1e-9)
     assert site(owner_client, f"/artifact/{artifact.pk}/site", lon=179.99, lat=0).json()["id"] == sites.CANDIDATES + 10
+
+
+def _response_schema(client, path: str) -> dict:
+    """The 200 schema of GET `path` in /api/schema, as JSON Schema (OpenAPI's nullable converted)."""
+    from schemathesis.specs.openapi.converter import to_json_schema
+
+    doc = json.loads(client.get("/api/schema", HTTP_ACCEPT="application/vnd.oai.openapi+json").content)
+    content = doc["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    components = {name: to_json_schema(schema, "nullable", is_response_schema=True) for name, schema in doc["components"]["schemas"].items()}
+    return {**to_json_schema(content, "nullable", is_response_schema=True), "components": {"schemas": components}}
+
+
+def test_calculation_site_answers_conform_to_the_documented_schema(owner, owner_client, fake_engine):
+    import jsonschema
+
+    calculation = import_calc(owner, fake_engine)
+    schema = _response_schema(owner_client, "/calculations/{calculation_id}/site")
+    for interpolate in ("false", "true"):
+        body = site(owner_client, f"/calculations/{calculation.pk}/site", lon=-123.22, lat=49.27, interpolate=interpolate).json()
+        jsonschema.validate(body, schema)
+    # The check bites: a body without its curves is refused.
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({k: v for k, v in body.items() if k != "hazard_curves"}, schema)
