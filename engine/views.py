@@ -11,8 +11,8 @@ from rest_framework.views import APIView
 from engine import selectors, services
 from engine.serializers import CalculationDetailSerializer, CalculationSerializer, ImportJobSerializer, ImportRequestSerializer
 from geo import sites
-from geo.site_schema import CalculationSiteSerializer
-from geo.views import SITE_PARAMETERS, site_query
+from geo.params import parse_site_query
+from geo.site_schema import SITE_PARAMETERS, CalculationSiteSerializer
 from icebox import selectors as artifact_selectors
 from icebox.exceptions import InvalidParameter
 from sharing.serializers import SHARED_PARAMETER
@@ -68,7 +68,7 @@ class CalculationDetailView(APIView):
 class CalculationSiteView(APIView):
     @extend_schema(parameters=SITE_PARAMETERS, responses={200: CalculationSiteSerializer})
     def get(self, request, calculation_id: int):
-        query = site_query(request.query_params)
+        query = parse_site_query(request.query_params)
         calculation = selectors.calculation_get_readable(user=request.user, calculation_id=calculation_id)
         artifacts = list(artifact_selectors.artifact_list(user=request.user, calculation=str(calculation.pk)))
         return Response(sites.calculation_site(calculation_id=calculation.pk, artifacts=artifacts, oqparam=calculation.oqparam, **query))

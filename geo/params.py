@@ -12,6 +12,7 @@ import re
 
 from django.contrib.gis.geos import GEOSException, GEOSGeometry, LinearRing, MultiPolygon, Polygon
 
+from geo import sites as site_limits
 from geo.tiles import MAX_ZOOM, tile_bounds
 from icebox.exceptions import InvalidParameter, InvalidPropertyName
 from icebox.integers import parse_int
@@ -166,3 +167,12 @@ def parse_bool(text: str | None, *, name: str, default: bool = False) -> bool:
     if text in ("true", "false"):
         return text == "true"
     raise InvalidParameter(f"{name} must be true or false, got {text!r}")
+
+
+def parse_site_query(params) -> dict:
+    """lon, lat, max_distance_km and interpolate of a /site request, checked."""
+    lon, lat = parse_point(params)
+    max_distance_km = site_limits.DEFAULT_MAX_DISTANCE_KM
+    if "max_distance_km" in params:
+        max_distance_km = parse_number(params["max_distance_km"], name="max_distance_km", minimum=0.0, maximum=site_limits.MAX_DISTANCE_KM, exclusive_minimum=True)
+    return {"lon": lon, "lat": lat, "max_distance_km": max_distance_km, "interpolate": parse_bool(params.get("interpolate"), name="interpolate")}

@@ -1,6 +1,9 @@
 """The OpenAPI description of the /site answers (drf-spectacular); the bodies are built by geo.sites."""
 
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
+
+from geo import interpolation, sites
 
 _NUMBERS = serializers.ListField(child=serializers.FloatField())
 
@@ -86,3 +89,18 @@ class ArtifactSiteSerializer(serializers.Serializer):
     artifact = serializers.IntegerField()
     distance_km = serializers.FloatField(required=False)
     interpolation = _Interpolation(required=False)
+
+
+SITE_PARAMETERS = [
+    OpenApiParameter("lon", {"type": "number", "minimum": -180, "maximum": 180}, required=True, description="longitude of the point (decimal degrees)"),
+    OpenApiParameter("lat", {"type": "number", "minimum": -90, "maximum": 90}, required=True, description="latitude of the point (decimal degrees)"),
+    OpenApiParameter(
+        "max_distance_km",
+        {"type": "number", "minimum": 0, "exclusiveMinimum": True, "maximum": sites.MAX_DISTANCE_KM},
+        description=f"404 when no site is this close (on the sphere); default {sites.DEFAULT_MAX_DISTANCE_KM:g}",
+    ),
+    OpenApiParameter(
+        "interpolate", {"type": "string", "enum": ["true", "false"]},
+        description=f"true: the values at the point itself, from the {sites.INTERPOLATION_SITES} nearest sites ({interpolation.METHOD})",
+    ),
+]

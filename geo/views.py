@@ -15,9 +15,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from geo import sites
-from geo.params import column_names, parse_bool, parse_number, parse_point, parse_properties
+from geo.params import column_names, parse_properties, parse_site_query
 from geo.selectors import vector_tile
-from geo.site_schema import ArtifactSiteSerializer
+from geo.site_schema import SITE_PARAMETERS, ArtifactSiteSerializer
 from geo.tiles import MAX_ZOOM, tile_bounds
 from icebox import selectors
 from icebox.exceptions import NotFound
@@ -114,33 +114,9 @@ def _fit_zoom(bounds: list[float], minzoom: int, maxzoom: int) -> int:
     return max(minzoom, min(maxzoom, MAX_ZOOM, int(math.log2(360.0 / span))))
 
 
-SITE_PARAMETERS = [
-    OpenApiParameter("lon", {"type": "number", "minimum": -180, "maximum": 180}, required=True, description="longitude of the point (decimal degrees)"),
-    OpenApiParameter("lat", {"type": "number", "minimum": -90, "maximum": 90}, required=True, description="latitude of the point (decimal degrees)"),
-    OpenApiParameter(
-        "max_distance_km",
-        {"type": "number", "minimum": 0, "exclusiveMinimum": True, "maximum": sites.MAX_DISTANCE_KM},
-        description=f"404 when no site is this close (on the sphere); default {sites.DEFAULT_MAX_DISTANCE_KM:g}",
-    ),
-    OpenApiParameter(
-        "interpolate", {"type": "string", "enum": ["true", "false"]},
-        description=f"true: the values at the point itself, from the {sites.INTERPOLATION_SITES} nearest sites ({sites.interpolation.METHOD})",
-    ),
-]
-
-
-def site_query(params) -> dict:
-    """lon, lat, max_distance_km and interpolate of a /site request, checked."""
-    lon, lat = parse_point(params)
-    max_distance_km = sites.DEFAULT_MAX_DISTANCE_KM
-    if "max_distance_km" in params:
-        max_distance_km = parse_number(params["max_distance_km"], name="max_distance_km", minimum=0.0, maximum=sites.MAX_DISTANCE_KM, exclusive_minimum=True)
-    return {"lon": lon, "lat": lat, "max_distance_km": max_distance_km, "interpolate": parse_bool(params.get("interpolate"), name="interpolate")}
-
-
 class ArtifactSiteView(APIView):
     @extend_schema(parameters=SITE_PARAMETERS, responses={200: ArtifactSiteSerializer})
     def get(self, request, artifact_id: int):
-        query = site_query(request.query_params)
+        query = parse_site_query(request.query_params)
         artifact = selectors.artifact_get(user=request.user, artifact_id=artifact_id)
         return Response(sites.artifact_site(artifact=artifact, **query))
