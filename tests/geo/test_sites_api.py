@@ -439,3 +439,10 @@ def test_calculation_site_answers_conform_to_the_documented_schema(owner, owner_
     # The check bites: a body without its curves is refused.
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({k: v for k, v in body.items() if k != "hazard_curves"}, schema)
+
+
+def test_a_calculation_site_reads_the_features_in_one_statement(owner, owner_client, fake_engine, django_assert_max_num_queries):
+    calculation = import_calc(owner, fake_engine)
+    with django_assert_max_num_queries(6) as captured:
+        assert site(owner_client, f"/calculations/{calculation.pk}/site", lon=-123.22, lat=49.27).status_code == 200
+    assert sum("geo_feature" in query["sql"] for query in captured.captured_queries) == 1, captured.captured_queries
