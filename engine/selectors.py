@@ -40,6 +40,14 @@ def calculation_get(*, user, calculation_id) -> Calculation:
         raise NotFound(f"calculation {calculation_id} not found") from None
 
 
+def calculation_get_readable(*, user, calculation_id) -> Calculation:
+    """A calculation the user may read, alone (no outputs prefetched): one statement."""
+    try:
+        return Calculation.objects.filter(calculation_readable(user)).get(pk=calculation_id)
+    except (Calculation.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"calculation {calculation_id} not found") from None
+
+
 def calculation_get_owned(*, user, calculation_id) -> Calculation:
     """The user's own calculation, for a change: shared with them is ReadOnly, any other NotFound."""
     try:

@@ -10,6 +10,10 @@ from rest_framework.views import APIView
 
 from engine import selectors, services
 from engine.serializers import CalculationDetailSerializer, CalculationSerializer, ImportJobSerializer, ImportRequestSerializer
+from geo import sites
+from geo.params import parse_site_query
+from geo.site_schema import SITE_PARAMETERS, CalculationSiteSerializer
+from icebox import selectors as artifact_selectors
 from icebox.exceptions import InvalidParameter
 from sharing.serializers import SHARED_PARAMETER
 
@@ -59,3 +63,12 @@ class CalculationDetailView(APIView):
     def get(self, request, calculation_id: int):
         calculation = selectors.calculation_get(user=request.user, calculation_id=calculation_id)
         return Response(CalculationDetailSerializer(calculation, context={"request": request}).data)
+
+
+class CalculationSiteView(APIView):
+    @extend_schema(parameters=SITE_PARAMETERS, responses={200: CalculationSiteSerializer})
+    def get(self, request, calculation_id: int):
+        query = parse_site_query(request.query_params)
+        calculation = selectors.calculation_get_readable(user=request.user, calculation_id=calculation_id)
+        artifacts = list(artifact_selectors.artifact_list(user=request.user, calculation=str(calculation.pk)))
+        return Response(sites.calculation_site(calculation_id=calculation.pk, artifacts=artifacts, oqparam=calculation.oqparam, **query))

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 from django.contrib.gis.geos import GEOSException, GEOSGeometry, LinearRing, MultiPolygon, Polygon
 
+from geo import sites as site_limits
 from geo.tiles import MAX_ZOOM, tile_bounds
 from icebox.exceptions import InvalidParameter, InvalidPropertyName
 from icebox.integers import parse_int
@@ -129,3 +131,48 @@ def parse_properties(text: str, *, columns: list[str]) -> list[str]:
             f"properties: unknown column(s) {', '.join(unknown)}; this artifact has {', '.join(columns)}"
         )
     return list(dict.fromkeys(names))
+
+
+# A decimal number as people write coordinates: ASCII only. float() alone would take '٣', '1_0',
+# 'nan' and 'inf'.
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_MAX_NUMBER_CHARS = 40
+
+
+def parse_number(text: str | None, *, name: str, minimum: float, maximum: float, exclusive_minimum: bool = False) -> float:
+    """A finite decimal number within minimum..maximum, or InvalidParameter saying which and why."""
+    bounds = f"{'more than' if exclusive_minimum else 'from'} {minimum:g} to {maximum:g}"
+    if text is None or text == "":
+        raise InvalidParameter(f"{name} is required: a number {bounds}")
+    if len(text) > _MAX_NUMBER_CHARS or not _DECIMAL.fullmatch(text):
+        shown = text if len(text) <= _MAX_NUMBER_CHARS else text[:_MAX_NUMBER_CHARS] + "..."
+        raise InvalidParameter(f"{name} must be a decimal number {bounds} in ASCII digits, got {shown!r}")
+    value = float(text)
+    if not math.isfinite(value) or value > maximum or value < minimum or (exclusive_minimum and value == minimum):
+        raise InvalidParameter(f"{name} must be a number {bounds}, got {text}")
+    return value
+
+
+def parse_point(params) -> tuple[float, float]:
+    """`lon` and `lat` of a query, both required."""
+    return (
+        parse_number(params.get("lon"), name="lon", minimum=-180.0, maximum=180.0),
+        parse_number(params.get("lat"), name="lat", minimum=-90.0, maximum=90.0),
+    )
+
+
+def parse_bool(text: str | None, *, name: str, default: bool = False) -> bool:
+    if text is None:
+        return default
+    if text in ("true", "false"):
+        return text == "true"
+    raise InvalidParameter(f"{name} must be true or false, got {text!r}")
+
+
+def parse_site_query(params) -> dict:
+    """lon, lat, max_distance_km and interpolate of a /site request, checked."""
+    lon, lat = parse_point(params)
+    max_distance_km = site_limits.DEFAULT_MAX_DISTANCE_KM
+    if "max_distance_km" in params:
+        max_distance_km = parse_number(params["max_distance_km"], name="max_distance_km", minimum=0.0, maximum=site_limits.MAX_DISTANCE_KM, exclusive_minimum=True)
+    return {"lon": lon, "lat": lat, "max_distance_km": max_distance_km, "interpolate": parse_bool(params.get("interpolate"), name="interpolate")}

@@ -14,8 +14,10 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from geo.params import column_names, parse_properties
+from geo import sites
+from geo.params import column_names, parse_properties, parse_site_query
 from geo.selectors import vector_tile
+from geo.site_schema import SITE_PARAMETERS, ArtifactSiteSerializer
 from geo.tiles import MAX_ZOOM, tile_bounds
 from icebox import selectors
 from icebox.exceptions import NotFound
@@ -110,3 +112,11 @@ def _fit_zoom(bounds: list[float], minzoom: int, maxzoom: int) -> int:
     """About the zoom at which the bounds fill a 512-pixel view."""
     span = max(bounds[2] - bounds[0], bounds[3] - bounds[1], 1e-6)
     return max(minzoom, min(maxzoom, MAX_ZOOM, int(math.log2(360.0 / span))))
+
+
+class ArtifactSiteView(APIView):
+    @extend_schema(parameters=SITE_PARAMETERS, responses={200: ArtifactSiteSerializer})
+    def get(self, request, artifact_id: int):
+        query = parse_site_query(request.query_params)
+        artifact = selectors.artifact_get(user=request.user, artifact_id=artifact_id)
+        return Response(sites.artifact_site(artifact=artifact, **query))
