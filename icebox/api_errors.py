@@ -17,6 +17,7 @@ from rest_framework.views import set_rollback
 
 from engine.exceptions import EngineFailure, ImportForbidden
 from geo.parsers import ParseError
+from icebox.authentication import BasicAuthenticationFailed
 from icebox.exceptions import InvalidFile, InvalidParameter, InvalidPropertyName, NotFound, ReadOnly
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,10 @@ def exception_handler(exc, context):
         logging.getLogger(f"django.security.{type(exc).__name__}").error(str(exc))
         response = Response({"detail": str(exc), "code": "bad_request"}, status=status.HTTP_400_BAD_REQUEST)
     else:
+        if isinstance(exc, BasicAuthenticationFailed):
+            # DRF challenges with the first authenticator's scheme (Token); a refused Basic header
+            # is answered in Basic, which is what a Basic client (QGIS) understands.
+            exc.auth_header = BasicAuthenticationFailed.auth_header
         response = drf_exception_handler(exc, context)
         if response is None:
             # Not re-raised: Django would answer its HTML page. Django logs the 500 without the cause.

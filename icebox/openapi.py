@@ -9,6 +9,7 @@ without its CSRF token) and 415.
 from __future__ import annotations
 
 from drf_spectacular import openapi
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
@@ -30,8 +31,23 @@ _ANY = {
     "429": "Too many requests: wait for Retry-After seconds",
     "500": "Server error (logged)",
 }
-_AUTHENTICATED = {"401": "No or invalid credentials (send Authorization: Token <key>)"}
+_AUTHENTICATED = {"401": "No or invalid credentials (send Authorization: Token <key>, or Basic with the token as password)"}
 _WRITE = {"403": "Not allowed (staff only, or a session request without its CSRF token)", "415": "Unsupported request media type"}
+
+
+class BasicTokenScheme(OpenApiAuthenticationExtension):
+    """Declares icebox.authentication's Basic (name and API token) as a security scheme."""
+
+    target_class = "icebox.authentication.BasicTokenAuthentication"
+    name = "basicToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "basic",
+            "description": "HTTP Basic: your user name, and your API token (POST /api/token) as the password. "
+            "The account password is refused. Over HTTPS only.",
+        }
 
 
 class AutoSchema(openapi.AutoSchema):

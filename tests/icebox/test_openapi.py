@@ -64,3 +64,9 @@ def test_the_last_page_and_a_page_past_the_end_keep_their_meaning(owner_client):
     assert owner_client.get("/artifacts", {"page": "last"}).status_code == 200
     response = owner_client.get("/artifacts", {"page": "2"})
     assert response.status_code == 404 and response.json()["code"] == "not_found"
+
+
+def test_basic_with_the_api_token_is_a_declared_security_scheme(schema):
+    assert schema["components"]["securitySchemes"]["basicToken"]["type"] == "http"
+    assert schema["components"]["securitySchemes"]["basicToken"]["scheme"] == "basic"
+    assert {"basicToken": []} in schema["paths"]["/artifacts"]["get"]["security"]
