@@ -1,7 +1,7 @@
 # Icebox: `make run` serves the app with demo data, `make test` runs the test suite.
 # Both first run scripts/bootstrap.sh (Debian packages, PostgreSQL + PostGIS, .venv);
 # everything is idempotent, so re-running is fast.
-.PHONY: help bootstrap run test manage
+.PHONY: help bootstrap bootstrap-tests run test manage
 
 PY := .venv/bin/python
 DATABASE_URL ?= postgis://icebox:icebox@127.0.0.1:5432/icebox
@@ -32,6 +32,10 @@ help:
 bootstrap:
 	@bash scripts/bootstrap.sh
 
+# The same, and the Debian packages only the tests use (QGIS).
+bootstrap-tests:
+	@bash scripts/bootstrap.sh --tests
+
 # A manage.py command with the same settings as `make run`, e.g. make manage CMD='createsuperuser'.
 manage: bootstrap
 	$(PY) manage.py $(CMD)
@@ -48,7 +52,7 @@ run: bootstrap
 	exec scripts/serve.sh
 
 # pytest exits 5 when it collected no tests: that must fail, and say so.
-test: bootstrap
+test: bootstrap-tests
 	@echo "$(PY) -m pytest $(PYTEST_ARGS)"
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "make test: FAILED: pytest collected no tests" >&2; fi; exit $$rc

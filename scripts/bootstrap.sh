@@ -4,6 +4,8 @@
 #   2. a PostgreSQL server on 127.0.0.1:5432 with PostGIS, role+database "icebox",
 #      PostGIS in "icebox" and in template1 (so Django's test database gets it),
 #   3. the virtualenv .venv with requirements.txt installed.
+# With --tests (make test), also what only the test suite uses: Debian's QGIS (python3-qgis,
+# about 170 packages), so that `make run` stays light.
 # Idempotent: a second run does nothing and prints a single "ok" line.
 # Honours DATABASE_URL: if it differs from the default, no role/database is created.
 # -E: the ERR trap below also fires inside functions (without it a failure there exits silently).
@@ -11,6 +13,12 @@ set -Eeuo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
+FOR_TESTS=0
+case ${1:-} in
+    --tests) FOR_TESTS=1 ;;
+    "") ;;
+    *) echo "usage: $0 [--tests]" >&2; exit 2 ;;
+esac
 
 DEFAULT_DATABASE_URL=postgis://icebox:icebox@127.0.0.1:5432/icebox
 DATABASE_URL=${DATABASE_URL:-$DEFAULT_DATABASE_URL}
@@ -89,6 +97,8 @@ if [[ $URL_IS_LOCAL -eq 1 ]] && ! tcp_open && [[ -z $(local_clusters) ]]; then
     pkgs+=(postgresql)
 fi
 command -v psql >/dev/null || pkgs+=(postgresql-client)
+# The suite opens Icebox layers in QGIS with Debian's PyQGIS (tests/ogc/test_qgis.py).
+[[ $FOR_TESTS -eq 0 ]] || pkgs+=(python3-qgis)
 apt_install "${pkgs[@]}"
 # python3 may be Debian's (needs python3-venv for ensurepip) or another one (pyenv) that has venv.
 if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
