@@ -14,11 +14,12 @@ from typing import Callable, Iterator
 
 from django.contrib.gis.geos import GEOSGeometry, Polygon
 from django.db import connection, transaction
-from django.db.models import F, Field, Func, Q, QuerySet
-from django.db.models.fields.json import KeyTransform
-from django.db.models.functions import JSONObject
+from django.db.models import F, Field, FloatField, Func, Q, QuerySet, Value
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models.functions import Cast, JSONObject
 
 from geo.models import Feature
+from geo.thinning import THINNING_CELL
 from geo.tiles import tile_envelope_with_margin
 from icebox.exceptions import NotFound
 
@@ -58,7 +59,7 @@ def artifact_features(
     return qs
 
 
-def _with_properties(features: QuerySet, properties: list[str] | None) -> QuerySet:
+def _with_properties(features: QuerySet, properties: list[str] | None, *, extra: tuple[str, ...] = ()) -> QuerySet:
     """idx, g (the geometry) and `props`: all the properties, or a jsonb of only the named ones (bound parameters)."""
     if properties is None:
         props = F("properties")
@@ -67,7 +68,7 @@ def _with_properties(features: QuerySet, properties: list[str] | None) -> QueryS
         props = JSONObject(**{name: KeyTransform(name, "properties") for name in properties})
     # A plain Field keeps the geometry a geometry: GeometryField would select it cast to bytea.
     geom = Func(F("geom"), template="%(expressions)s", output_field=Field())
-    return features.annotate(g=geom, props=props).values("idx", "g", "props")
+    return features.annotate(g=geom, props=props).values("idx", "g", "props", *extra)
 
 
 def feature_collection_chunks(
@@ -156,12 +157,17 @@ def feature_text(features: QuerySet, *, properties: list[str] | None = None) -> 
     return row[0] if row else None
 
 
-def vector_tile(*, artifact_id: int, z: int, x: int, y: int, layer: str, properties: list[str] | None = None) -> bytes:
+def vector_tile(
+    *, artifact_id: int, z: int, x: int, y: int, layer: str, properties: list[str] | None = None, thin_by: str | None = None
+) -> bytes:
     """One Mapbox vector tile of the artifact's features in tile z/x/y: one ST_AsMVT statement.
 
     The ORM builds the filtered query (the tile and its buffer, in lon/lat, so the GiST index
     answers it); SQL only wraps it in ST_AsMVTGeom/ST_AsMVT, with integer SRIDs. Every property
     becomes an attribute (ST_AsMVT expands a jsonb column) and the feature id is the row index.
+    Thinned (geo.thinning): of the features whose tile position falls in one THINNING_CELL cell,
+    only the one with the largest `thin_by` value is kept (ties and no value: the lowest idx;
+    no `thin_by`: the lowest idx), so a tile's size is bounded by its cells, not by the map.
     Empty bytes: no feature in the tile. NotFound: the artifact was deleted after the caller
     looked it up (its partition may be gone already, which would look like an empty tile); the
     statement checks that itself, from a snapshot taken once it holds the partition.
@@ -169,11 +175,22 @@ def vector_tile(*, artifact_id: int, z: int, x: int, y: int, layer: str, propert
     envelope = Polygon.from_bbox(tile_envelope_with_margin(z, x, y, MVT_BUFFER / MVT_EXTENT))
     envelope.srid = 4326
     features = Feature.objects.filter(artifact_id=artifact_id, geom__bboverlaps=envelope)
-    base, params = _with_properties(features, properties).query.sql_with_params()
+    if thin_by is not None:
+        # The key is read from all the properties, so it holds whichever columns the tile carries.
+        features = features.annotate(thin_key=Cast(KeyTextTransform(thin_by, "properties"), FloatField()))
+        rank = "m.thin_key DESC NULLS LAST, m.idx"
+    else:
+        features = features.annotate(thin_key=Value(None, output_field=FloatField()))
+        rank = "m.idx"
+    base, params = _with_properties(features, properties, extra=("thin_key",)).query.sql_with_params()
+    # Features are points (geo.loading writes nothing else), so ST_X/ST_Y of the MVT geometry,
+    # already in integer tile units, name its cell; DISTINCT ON keeps the first row of each cell.
+    cell = f"floor(ST_X(m.geom) / {THINNING_CELL}), floor(ST_Y(m.geom) / {THINNING_CELL})"
     sql = (
         _PLANNER + f"SELECT ST_AsMVT(q, %s, %s, 'geom', 'idx'), EXISTS (SELECT 1 FROM {_artifact_table()} WHERE id = %s) FROM ("
-        "SELECT t.idx, ST_AsMVTGeom(ST_Transform(t.g, 3857), ST_TileEnvelope(%s, %s, %s), %s, %s, true) AS geom, t.props"
-        f" FROM ({base}) AS t) AS q"
+        f"SELECT DISTINCT ON ({cell}) m.idx, m.geom, m.props FROM ("
+        "SELECT t.idx, ST_AsMVTGeom(ST_Transform(t.g, 3857), ST_TileEnvelope(%s, %s, %s), %s, %s, true) AS geom, t.props, t.thin_key"
+        f" FROM ({base}) AS t) AS m WHERE m.geom IS NOT NULL ORDER BY {cell}, {rank}) AS q"
     )
     # No transaction.atomic(): in autocommit, PostgreSQL runs the statements of one query string
     # as one implicit transaction, so SET LOCAL holds for the SELECT and no more, without the two
