@@ -301,6 +301,8 @@ def run(args, url, env) -> dict:
             )
     if args.tiles_only:
         results["_rss_tiles"] = server.peak_rss_mb()
+        if args.keep:
+            print(f"kept database {BENCH_DB}: partitions {part100} (100k) and {part1m} (1M)")
         cur.close()
         sql.close()
         return results
