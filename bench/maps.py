@@ -33,7 +33,10 @@ sys.path.insert(0, str(ROOT))
 
 from tests.synthetic import hazard_map_csv  # noqa: E402
 
-BENCH_DB = "icebox_bench"
+# Its own database; ICEBOX_BENCH_DB names another, so that two benches can run side by side.
+BENCH_DB = os.environ.get("ICEBOX_BENCH_DB", "icebox_bench")
+if not BENCH_DB.isidentifier() or not BENCH_DB.isascii():
+    sys.exit(f"ICEBOX_BENCH_DB must be a plain identifier, not {BENCH_DB!r}")
 IMTS = ("PGA", "SA(0.2)", "SA(1.0)")
 POES = ("0.002105", "0.000404")
 GRIDS = {  # name: (nlon, nlat, step), from lon 5 / lat 40 (Europe)
@@ -136,6 +139,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5, help="interleaved runs per measurement (median reported)")
     parser.add_argument("--import-runs", type=int, default=3, help="interleaved import runs of the 100k map (1M: 1)")
+    parser.add_argument("--tiles-only", action="store_true", help="measure the imports and the vector tiles only")
     parser.add_argument("--keep", action="store_true", help=f"keep the database {BENCH_DB} afterwards")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -273,10 +277,61 @@ def run(args, url, env) -> dict:
             " FROM %s WHERE geom && ST_Transform(ST_TileEnvelope(%d, %d, %d), 4326)) AS q" % (z, x, y, part, z, x, y)
         )
 
-    print("measuring GeoJSON ...", flush=True)
     a100, step100 = artifacts["100k"]
     a1m, step1m = artifacts["1M"]
     part100, part1m = f"geo_feature_{a100.pk}", f"geo_feature_{a1m.pk}"
+    if not args.tiles_only:
+        geojson(args, results, http_get, sql_once, geojson_floor, cur, a100, part100, a1m, part1m, step100, step1m)
+
+    print("measuring vector tiles ...", flush=True)
+    for label, artifact, part in (("100k", a100, part100), ("1M", a1m, part1m)):
+        for z in (4, 8, 12):
+            x, y = tile_of(10.01, 45.01, z)
+            cur.execute(f"SELECT count(*) FROM {part} WHERE geom && ST_Transform(ST_TileEnvelope({z}, {x}, {y}), 4326)")
+            count = cur.fetchone()[0]
+            path = f"/artifact/{artifact.pk}/tiles/{z}/{x}/{y}.mvt"
+            # The floor is the unthinned tile (every point): Icebox's tile before thinning.
+            cur.execute(mvt_floor(part, z, x, y))
+            floor_kb = len(cur.fetchone()[0]) / 1024
+            icebox_kb = http_get(path) / 1024
+            results[f"MVT z{z} ({count:,} points; {icebox_kb:,.0f} KB thinned vs {floor_kb:,.0f} KB unthinned), {label} map"] = (
+                *interleaved(args.runs, lambda: http_get(path), lambda: sql_once(mvt_floor(part, z, x, y))),
+                1.5,
+                0.005 if z == 12 else None,
+            )
+    if args.tiles_only:
+        results["_rss_tiles"] = server.peak_rss_mb()
+        if args.keep:
+            print(f"kept database {BENCH_DB}: partitions {part100} (100k) and {part1m} (1M)")
+        cur.close()
+        sql.close()
+        return results
+
+    print("measuring concurrency (8 clients, 1% bbox on 100k, 10 s each) ...", flush=True)
+    results["_rps"] = concurrency(server, token, url, a100.pk, part100, step100, geojson_floor)
+
+    print("streaming the whole 1M map (peak RSS of a fresh gunicorn) ...", flush=True)
+    # Peak RSS so far includes the z4 tile of the 1M map: report it,
+    # then measure the stream on a fresh server so the number is the stream's own.
+    after_tiles = server.peak_rss_mb()
+    server.stop()
+    server = Server(env)
+    results["_server"] = server
+    http_get(f"/artifact/{a1m.pk}?limit=1")  # the worker has imported everything it will use
+    before = server.peak_rss_mb()
+    seconds = timed(lambda: http_get(f"/artifact/{a1m.pk}"))
+    results["_rss"] = (before, server.peak_rss_mb(), seconds, after_tiles)
+    results["_python"] = python_share
+
+    if args.keep:
+        print(f"kept database {BENCH_DB}: partitions {part100} (100k) and {part1m} (1M)")
+    cur.close()
+    sql.close()
+    return results
+
+
+def geojson(args, results, http_get, sql_once, geojson_floor, cur, a100, part100, a1m, part1m, step100, step1m) -> None:
+    print("measuring GeoJSON ...", flush=True)
     whole = f"/artifact/{a100.pk}"
     results["GeoJSON whole 100k map"] = (*interleaved(args.runs, lambda: http_get(whole), lambda: sql_once(geojson_floor(part100))), 1.5, None)
     results["GeoJSON whole 100k map, gzip (client accepts it)"] = (
@@ -294,41 +349,6 @@ def run(args, url, env) -> dict:
             1.5,
             None,
         )
-
-    print("measuring vector tiles ...", flush=True)
-    for label, artifact, part in (("100k", a100, part100), ("1M", a1m, part1m)):
-        for z in (4, 8, 12):
-            x, y = tile_of(10.01, 45.01, z)
-            cur.execute(f"SELECT count(*) FROM {part} WHERE geom && ST_Transform(ST_TileEnvelope({z}, {x}, {y}), 4326)")
-            count = cur.fetchone()[0]
-            path = f"/artifact/{artifact.pk}/tiles/{z}/{x}/{y}.mvt"
-            results[f"MVT z{z} ({count:,} points), {label} map"] = (
-                *interleaved(args.runs, lambda: http_get(path), lambda: sql_once(mvt_floor(part, z, x, y))),
-                1.5,
-                0.005 if z == 12 else None,
-            )
-
-    print("measuring concurrency (8 clients, 1% bbox on 100k, 10 s each) ...", flush=True)
-    results["_rps"] = concurrency(server, token, url, a100.pk, part100, step100, geojson_floor)
-
-    print("streaming the whole 1M map (peak RSS of a fresh gunicorn) ...", flush=True)
-    # Peak RSS so far includes the z4 tile of the 1M map (648k points in one bytea): report it,
-    # then measure the stream on a fresh server so the number is the stream's own.
-    after_tiles = server.peak_rss_mb()
-    server.stop()
-    server = Server(env)
-    results["_server"] = server
-    http_get(f"/artifact/{a1m.pk}?limit=1")  # the worker has imported everything it will use
-    before = server.peak_rss_mb()
-    seconds = timed(lambda: http_get(f"/artifact/{a1m.pk}"))
-    results["_rss"] = (before, server.peak_rss_mb(), seconds, after_tiles)
-    results["_python"] = python_share
-
-    if args.keep:
-        print(f"kept database {BENCH_DB}: partitions {part100} (100k) and {part1m} (1M)")
-    cur.close()
-    sql.close()
-    return results
 
 
 def concurrency(server, token, url, artifact_id, part, step, geojson_floor, clients=8, seconds=10.0) -> tuple[float, float, int]:
@@ -381,6 +401,7 @@ def print_table(rows: dict, elapsed: float, args) -> None:
     rps = rows.pop("_rps", None)
     rss = rows.pop("_rss", None)
     python = rows.pop("_python", None)
+    rss_tiles = rows.pop("_rss_tiles", None)
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), platform.processor())
     mem = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))) / 1024**2
     print()
@@ -407,6 +428,9 @@ def print_table(rows: dict, elapsed: float, args) -> None:
         print(f"| peak RSS of a gunicorn worker streaming the whole 1M map ({seconds:.1f} s) | {after:.0f} MB (idle: {before:.0f} MB) | – | – | ≤ 150 MB | {'yes' if after <= 150 else 'NO'} |")
         print()
         print(f"Peak RSS of the first server after all the runs above, including the z4 tile of the 1M map: {after_tiles:.0f} MB.")
+    if rss_tiles:
+        print()
+        print(f"Peak RSS of a gunicorn worker after all the tiles above, including the z4 tile of the 1M map: {rss_tiles:.0f} MB.")
     if python:
         shares = ", ".join(f"{name}: {seconds:.2f} s" for name, seconds in python.items())
         print(f"Of each import, Python parsing + validating + formatting the COPY rows alone took {shares}.")

@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.db.models import F, Field, Func, QuerySet
 
 from geo.models import Feature
+from geo.thinning import THINNING_CELL
 from geo.tiles import tile_envelope_with_margin
 from icebox.exceptions import NotComparable
 from icebox.models import Artifact
@@ -271,17 +272,26 @@ def comparison_summary(pair: Pair) -> dict:
 
 
 def comparison_tile(pair: Pair, *, z: int, x: int, y: int, layer: str) -> bytes:
-    """One Mapbox vector tile of the compared sites in tile z/x/y: one ST_AsMVT statement (empty bytes: none)."""
+    """One Mapbox vector tile of the compared sites in tile z/x/y: one ST_AsMVT statement (empty bytes: none).
+
+    Thinned as artifact tiles are (geo.thinning): of the sites in one cell, the one kept has the
+    largest absolute difference of the first compared column (a change is never hidden behind
+    no change); ties, and sites in one artifact only (no difference): the lowest a_idx, then b_idx.
+    """
     envelope = Polygon.from_bbox(tile_envelope_with_margin(z, x, y, MVT_BUFFER / MVT_EXTENT))
     envelope.srid = 4326
     rows, row_params = _rows(pair, envelope)
     props, prop_params = _properties(pair)
+    # No compared column (nothing but sites): the lowest a_idx, then b_idx.
+    difference, thin_params = (_values()[2], [pair.columns[0]] * 2) if pair.columns else ("NULL::float8", [])
+    cell = f"floor(ST_X(m.geom) / {THINNING_CELL}), floor(ST_Y(m.geom) / {THINNING_CELL})"
     sql = (
-        _PLANNER + "SELECT ST_AsMVT(q, %s, %s, 'geom') FROM ("
+        _PLANNER + f"SELECT ST_AsMVT(q, %s, %s, 'geom') FROM (SELECT DISTINCT ON ({cell}) m.geom, m.props FROM ("
         "SELECT ST_AsMVTGeom(ST_Transform(r.g, 3857), ST_TileEnvelope(%s, %s, %s), %s, %s, true) AS geom,"
-        f" {props} AS props FROM ({rows}) AS r) AS q WHERE q.geom IS NOT NULL"
+        f" {props} AS props, abs({difference}) AS thin_key, r.a_idx, r.b_idx FROM ({rows}) AS r) AS m"
+        f" WHERE m.geom IS NOT NULL ORDER BY {cell}, m.thin_key DESC NULLS LAST, m.a_idx NULLS LAST, m.b_idx) AS q"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [layer, MVT_EXTENT, z, x, y, MVT_EXTENT, MVT_BUFFER, *prop_params, *row_params])
+        cursor.execute(sql, [layer, MVT_EXTENT, z, x, y, MVT_EXTENT, MVT_BUFFER, *prop_params, *thin_params, *row_params])
         data = cursor.fetchone()[0]
     return bytes(data) if data is not None else b""

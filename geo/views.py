@@ -16,8 +16,9 @@ from rest_framework.views import APIView
 
 from geo import sites
 from geo.params import column_names, parse_properties, parse_site_query
-from geo.selectors import vector_tile
+from geo.selectors import MVT_EXTENT, vector_tile
 from geo.site_schema import SITE_PARAMETERS, ArtifactSiteSerializer
+from geo.thinning import THINNING_CELL, thinning_column, thinning_rule
 from geo.tiles import MAX_ZOOM, tile_bounds
 from icebox import selectors
 from icebox.exceptions import NotFound
@@ -64,7 +65,11 @@ class ArtifactTileView(APIView):
         etag = artifact_etag(request, artifact)
         if (unchanged := not_modified(request, etag)) is not None:
             return unchanged
-        data = vector_tile(artifact_id=artifact.pk, z=z, x=x, y=y, layer=layer_name(artifact), properties=_properties(request, artifact))
+        properties = _properties(request, artifact)
+        data = vector_tile(
+            artifact_id=artifact.pk, z=z, x=x, y=y, layer=layer_name(artifact), properties=properties,
+            thin_by=thinning_column(artifact.metadata.get("columns", []), properties),
+        )
         response = HttpResponse(data, content_type=MVT) if data else HttpResponse(status=204)
         return with_cache_headers(response, etag)
 
@@ -103,7 +108,20 @@ def tilejson(request, artifact, properties: list[str] | None) -> dict:
         "bounds": bounds,
         "center": [(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2, _fit_zoom(bounds, minzoom, maxzoom)],
         "vector_layers": [
-            {"id": layer_name(artifact), "description": artifact.name, "minzoom": minzoom, "maxzoom": maxzoom, "fields": fields}
+            {
+                "id": layer_name(artifact),
+                "description": artifact.name,
+                "minzoom": minzoom,
+                "maxzoom": maxzoom,
+                "fields": fields,
+                # Not a TileJSON member (clients ignore unknown ones): how dense tiles are thinned.
+                "thinning": {
+                    "cell": THINNING_CELL,
+                    "extent": MVT_EXTENT,
+                    "keep_max_of": thinning_column(columns, properties),
+                    "rule": thinning_rule(thinning_column(columns, properties)),
+                },
+            }
         ],
     }
 

@@ -351,3 +351,45 @@ def test_hazard_curves_of_different_imts_are_a_400(owner_client):
     response = owner_client.get("/compare", {"a": a, "b": b})
     assert response.status_code == 400
     assert "PGA" in response.json()["detail"] and "SA(1.0)" in response.json()["detail"]
+
+
+def test_a_dense_compare_tile_keeps_per_cell_the_site_with_the_largest_absolute_difference(owner_client):
+    from geo.thinning import THINNING_CELL
+    from tests.maps_support import tile_pixel
+
+    # 60 x 60 sites 0.02 degrees apart: at z4 (cells ~0.09 degrees wide) about 16 share a cell.
+    grid = [(round(8.0 + i * 0.02, 5), round(44.0 + j * 0.02, 5)) for j in range(60) for i in range(60)]
+    a_values = [1.0 + (n * 7919 % 1009) / 1000 for n in range(len(grid))]
+    b_values = [v + ((n * 104729 % 2003) - 1001) / 1000 for n, v in enumerate(a_values)]
+    a = _upload(owner_client, "hazard_map-mean_21.csv", _map([(f"{lon:.5f}", f"{lat:.5f}", f"{v:.6E}", "1.0E-01") for (lon, lat), v in zip(grid, a_values)]))
+    b = _upload(owner_client, "hazard_map-mean_22.csv", _map([(f"{lon:.5f}", f"{lat:.5f}", f"{v:.6E}", "1.0E-01") for (lon, lat), v in zip(grid, b_values)]))
+    z, x, y = 4, 8, 5
+    features = mapbox_vector_tile.decode(
+        owner_client.get(f"/compare/tiles/{z}/{x}/{y}.mvt", {"a": a, "b": b}).content, default_options={"y_coord_down": True}
+    )["compare"]["features"]
+    kept = {}
+    for f in features:
+        gx, gy = f["geometry"]["coordinates"]
+        cell = (gx // THINNING_CELL, gy // THINNING_CELL)
+        assert cell not in kept, "one feature per cell"
+        kept[cell] = f["properties"]
+    assert len(kept) < len(grid) / 5
+    # Independently: every site's cell from its Mercator position; cells where a site sits within
+    # 0.02 units of a rounding edge (it could fall either way) are not checked.
+    cells, uncertain = {}, set()
+    for n, (lon, lat) in enumerate(grid):
+        px, py = tile_pixel(lon, lat, z, x, y)
+        options = {(math.floor(px + 0.5 + d) // THINNING_CELL, math.floor(py + 0.5 + e) // THINNING_CELL) for d in (-0.02, 0.02) for e in (-0.02, 0.02)}
+        if len(options) > 1:
+            uncertain |= options
+            continue
+        cells.setdefault(options.pop(), []).append(n)
+    checked = 0
+    for cell, sites in cells.items():
+        if cell in uncertain:
+            continue
+        best = max(sites, key=lambda n: (abs(b_values[n] - a_values[n]), -n))
+        assert kept[cell]["a_idx"] == best, cell
+        assert kept[cell]["PGA-0.002105:difference"] == pytest.approx(b_values[best] - a_values[best])
+        checked += 1
+    assert checked > 0.8 * len(kept)
