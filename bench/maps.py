@@ -26,17 +26,15 @@ import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.database import fresh_database, psql_dsn  # noqa: E402
 from tests.synthetic import hazard_map_csv  # noqa: E402
 
 # Its own database; ICEBOX_BENCH_DB names another, so that two benches can run side by side.
 BENCH_DB = os.environ.get("ICEBOX_BENCH_DB", "icebox_bench")
-if not BENCH_DB.isidentifier() or not BENCH_DB.isascii():
-    sys.exit(f"ICEBOX_BENCH_DB must be a plain identifier, not {BENCH_DB!r}")
 IMTS = ("PGA", "SA(0.2)", "SA(1.0)")
 POES = ("0.002105", "0.000404")
 GRIDS = {  # name: (nlon, nlat, step), from lon 5 / lat 40 (Europe)
@@ -44,17 +42,6 @@ GRIDS = {  # name: (nlon, nlat, step), from lon 5 / lat 40 (Europe)
     "1M": (1000, 1000, 0.02),
 }
 LON0, LAT0 = 5.0, 40.0
-
-
-def bench_database_url() -> str:
-    base = os.environ.get("DATABASE_URL", "postgis://icebox:icebox@127.0.0.1:5432/icebox")
-    parts = urlsplit(base)
-    return urlunsplit(parts._replace(path="/" + BENCH_DB))
-
-
-def psql_dsn(url: str, dbname: str | None = None) -> str:
-    parts = urlsplit(url)
-    return f"host={parts.hostname or ''} port={parts.port or 5432} user={parts.username or ''} password={parts.password or ''} dbname={dbname or parts.path.lstrip('/')}"
 
 
 def median_ms(samples: list[float]) -> float:
@@ -144,47 +131,13 @@ def main() -> int:
     args = parser.parse_args()
     started = time.perf_counter()
 
-    url = bench_database_url()
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "DEBUG": "0",
-        "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(48),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DJANGO_SETTINGS_MODULE": "icebox.settings",
-        "LOG_LEVEL": "WARNING",
-        # Eight clients as one user go far past a person's rate: counted (its cost is measured
-        # with the rest), never refused.
-        "ICEBOX_THROTTLE_USER": "100000000/minute",
-    }
-    os.environ.update(env)
-
-    import psycopg2
-
-    admin = psycopg2.connect(psql_dsn(url, "postgres"))
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
-        cur.execute(f"CREATE DATABASE {BENCH_DB}")
-    try:
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
-        rows = run(args, url, env)
-        rows.pop("_server", None)
-    finally:
-        for server in _SERVERS:
-            server.stop()
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep:
-            with admin.cursor() as cur:
-                cur.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        admin.close()
+    with fresh_database(BENCH_DB, keep=args.keep) as (url, env):
+        try:
+            rows = run(args, url, env)
+            rows.pop("_server", None)
+        finally:
+            for server in _SERVERS:
+                server.stop()
     print_table(rows, time.perf_counter() - started, args)
     return 0
 

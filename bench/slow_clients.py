@@ -35,18 +35,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.maps import IMTS, LAT0, LON0, POES, psql_dsn, tile_of  # noqa: E402
+from bench.database import fresh_database  # noqa: E402
+from bench.maps import IMTS, LAT0, LON0, POES, tile_of  # noqa: E402
 from tests.synthetic import hazard_map_csv  # noqa: E402
 
 BENCH_DB = "icebox_bench_slow"
 STEP = 0.02  # the 1M map of bench/maps.py: 1000 x 1000 sites, 0.02 degrees apart
-
-
-def bench_database_url() -> str:
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(os.environ.get("DATABASE_URL", "postgis://icebox:icebox@127.0.0.1:5432/icebox"))
-    return urlunsplit(parts._replace(path="/" + BENCH_DB))
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -72,42 +66,8 @@ def main() -> int:
     args = parser.parse_args()
     started = time.perf_counter()
 
-    url = bench_database_url()
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "DEBUG": "0",
-        "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(48),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DJANGO_SETTINGS_MODULE": "icebox.settings",
-        "LOG_LEVEL": "WARNING",
-        # Sixteen clients as one user go far past a person's rate: counted, never refused.
-        "ICEBOX_THROTTLE_USER": "100000000/minute",
-    }
-    os.environ.update(env)
-
-    import psycopg2
-
-    admin = psycopg2.connect(psql_dsn(url, "postgres"))
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
-        cur.execute(f"CREATE DATABASE {BENCH_DB}")
-    try:
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
+    with fresh_database(BENCH_DB):
         report = run(args)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        with admin.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        admin.close()
     print_report(report, args, time.perf_counter() - started)
     return 0 if report["ok"] else 1
 
