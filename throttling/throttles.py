@@ -55,7 +55,7 @@ class AnonymousThrottle(WindowRateThrottle):
 
 
 class TokenAddressThrottle(WindowRateThrottle):
-    """Password checks at /api/token, per client address: guessing from one place."""
+    """Password checks (/api/token, the login forms), per client address: guessing from one place."""
 
     scope = "token_address"
 
@@ -64,12 +64,14 @@ class TokenAddressThrottle(WindowRateThrottle):
 
 
 class TokenUsernameThrottle(WindowRateThrottle):
-    """Password checks at /api/token, per username tried: guessing one account from many places."""
+    """Password checks (/api/token, the login forms), per username tried: guessing one account from many places."""
 
     scope = "token_username"
 
     def get_cache_key(self, request, view):
-        username = request.data.get("username") if hasattr(request.data, "get") else None
+        # A DRF request's parsed body, or a Django form's (throttling.login_forms).
+        data = request.data if hasattr(request, "data") else request.POST
+        username = data.get("username") if hasattr(data, "get") else None
         if not isinstance(username, str) or username == "":
             return None
         # Hashed: the key's length must not be the attacker's choice.
