@@ -11,7 +11,6 @@ import json
 import os
 import signal
 import threading
-import time
 
 import pytest
 import requests
@@ -21,6 +20,7 @@ from rest_framework.authtoken.models import Token
 
 from geo.loading import drop_orphan_partitions, orphan_partitions, partition_name
 from icebox.services import artifact_upload
+from tests.processes import wait_for
 from tests.synthetic import hazard_map_csv
 from tests.web_server import Gunicorn, raw_session, sha256_of_stream
 
@@ -48,14 +48,6 @@ def _stream(session: requests.Session, url: str) -> requests.Response:
     response = session.get(url, stream=True, timeout=DEADLINE)
     assert response.status_code == 200, response.text[:500]
     return response
-
-
-def _wait_for(condition, what: str):
-    deadline = time.monotonic() + DEADLINE
-    while not (result := condition()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-    return result
 
 
 def _started(response: requests.Response):
@@ -147,7 +139,7 @@ def test_a_stream_whose_database_connection_dies_ends_as_a_broken_transfer(big_m
         session = raw_session(token)
         response = _stream(session, f"{server.url}/artifact/{artifact.pk}")
         received, blocks = _started(response)
-        pid = _wait_for(_stream_backend_pid, "the stream's database backend")
+        pid = wait_for(_stream_backend_pid, timeout=DEADLINE, what="the stream's database backend")
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
             assert cursor.fetchone()[0] is True
@@ -165,7 +157,7 @@ def test_a_stream_whose_worker_is_killed_ends_as_a_broken_transfer(big_map, tmp_
         os.kill(worker, signal.SIGKILL)
         _assert_broken(blocks, received)
         # gunicorn replaces the worker.
-        _wait_for(lambda: server.worker_pids() not in ([], [worker]), "a new worker")
+        wait_for(lambda: server.worker_pids() not in ([], [worker]), timeout=DEADLINE, what="a new worker")
         assert raw_session(token).get(f"{server.url}/artifacts", timeout=DEADLINE).status_code == 200
 
 
@@ -178,7 +170,7 @@ def test_a_delete_during_a_slow_stream_answers_at_once_and_the_stream_still_comp
         # A stream that has started and whose client has stopped reading: its transaction is open.
         response = _stream(raw_session(token), url)
         first, blocks = _started(response)
-        _wait_for(_stream_backend_pid, "the stream's database backend")
+        wait_for(_stream_backend_pid, timeout=DEADLINE, what="the stream's database backend")
 
         client = raw_session(token)
         deleted = client.delete(url, timeout=DEADLINE)
@@ -202,7 +194,7 @@ def test_a_delete_during_a_slow_stream_answers_at_once_and_the_stream_still_comp
         assert digest.hexdigest() == expected
 
         # ...and once it has ended the sweep drops the partition.
-        _wait_for(lambda: drop_orphan_partitions() == 1 or not orphan_partitions(), "the orphan partition to be dropped")
+        wait_for(lambda: drop_orphan_partitions() == 1 or not orphan_partitions(), timeout=DEADLINE, what="the orphan partition to be dropped")
         with connection.cursor() as cursor:
             cursor.execute("SELECT to_regclass(%s)", [partition_name(artifact.pk)])
             assert cursor.fetchone()[0] is None

@@ -4,64 +4,18 @@ Two gunicorn servers of one worker each, on two ports, stand for the workers of 
 two hosts sharing its database): which worker of one server accepts a connection is the kernel's
 choice, so alternating between two servers is the only way to be sure two processes counted."""
 
-import os
-import signal
-import socket
-import subprocess
-import time
-from pathlib import Path
-
 import pytest
 import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
-from tests.engine.worker import database_url
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start(tmp_path, name):
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": database_url(), "SECRET_KEY": "test-only-secret-key-not-for-production-use", "ALLOWED_HOSTS": "127.0.0.1"}
-    with open(tmp_path / f"{name}.log", "wb") as log:
-        server = subprocess.Popen(
-            [str(REPO / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py", "icebox.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    return server, f"http://127.0.0.1:{port}"
-
-
-def _wait_until_up(server, url, log):
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(f"{url}/", timeout=10).status_code == 200:
-                return
-        except (requests.ConnectionError, requests.Timeout):
-            pass
-        assert server.poll() is None and time.monotonic() < deadline, log.read_text()
-        time.sleep(0.1)
+from tests.web_server import Gunicorn
 
 
 @pytest.fixture
 def gunicorns(tmp_path):
-    servers = [_start(tmp_path, name) for name in ("a", "b")]
-    try:
-        for (server, url), name in zip(servers, ("a", "b")):
-            _wait_until_up(server, url, tmp_path / f"{name}.log")
-        yield [url for _server, url in servers]
-    finally:
-        for server, _url in servers:
-            os.killpg(server.pid, signal.SIGTERM)
-        for server, _url in servers:
-            server.wait(timeout=30)
+    with Gunicorn(tmp_path, ICEBOX_WEB_WORKERS="1") as a, Gunicorn(tmp_path, ICEBOX_WEB_WORKERS="1") as b:
+        yield [a.url, b.url]
 
 
 @pytest.mark.django_db(transaction=True)
