@@ -119,6 +119,7 @@
   const unique = (values) => [...new Set(values)];
 
   function fillSelectors() {
+    $("all-imts").checked = state.allImts;
     const a = byId(state.artifact);
     const groups = unique(artifacts.map(groupOf)).map((g) => [g, groupLabel(g)]);
     if (!a) {
@@ -194,7 +195,9 @@
   });
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }));
   map.addControl(new maplibregl.ScaleControl());
-  let shown = null; // {valueName, columnLabel, compare, scaleLog}
+  let shown = null; // what the layer draws: {valueName, sourceLayer, compare, log, label}
+  // Selections can change faster than the API answers: only the latest one may draw.
+  let generation = 0;
 
   const mapReady = new Promise((resolve) => map.on("load", resolve));
 
@@ -205,8 +208,11 @@
   }
 
   async function showLayer() {
+    const mine = ++generation;
+    const stale = () => mine !== generation;
     document.body.dataset.status = "loading";
     await mapReady;
+    if (stale()) return;
     removeLayer();
     $("legend").replaceChildren();
     $("compare-summary").replaceChildren();
@@ -217,11 +223,11 @@
       // Not among the user's artifacts: the API says why (another user's is a 404, like a missing one).
       try {
         await api(`/artifact/${id}/tiles.json`);
-        say(`Artifact ${id} is not in your list of artifacts.`);
+        if (!stale()) say(`Artifact ${id} is not in your list of artifacts.`);
       } catch (error) {
-        say(`Artifact ${id}: ${error.message}`);
+        if (!stale()) say(`Artifact ${id}: ${error.message}`);
       }
-      document.body.dataset.status = "error";
+      if (!stale()) document.body.dataset.status = "error";
       return;
     }
     const column = currentColumn(a);
@@ -230,6 +236,7 @@
       if (state.compare !== null) {
         const q = `a=${a.id}&b=${state.compare}&properties=${encodeURIComponent(column.name)}`;
         const summary = await api(`/compare/summary?${q}`);
+        if (stale()) return;
         showSummary(summary, column.name);
         const d = summary.columns[column.name].difference;
         const m = Math.max(Math.abs(d.min ?? 0), Math.abs(d.max ?? 0)) || 1e-12;
@@ -241,12 +248,14 @@
       } else {
         const properties = [column.name, ...filterColumns(a).map((c) => c.name)];
         const tilejson = await api(`/artifact/${id}/tiles.json` + (properties.length ? `?properties=${encodeURIComponent(properties.join(","))}` : ""));
+        if (stale()) return;
         source = { type: "vector", tiles: tilejson.tiles, bounds: tilejson.bounds, minzoom: tilejson.minzoom, maxzoom: tilejson.maxzoom };
         sourceLayer = tilejson.vector_layers[0].id;
         valueName = column.name;
         bounds = tilejson.bounds;
       }
     } catch (error) {
+      if (stale()) return;
       say(`Artifact ${id}: ${error.message}`);
       document.body.dataset.status = "error";
       return;
@@ -266,8 +275,8 @@
     applyFilter();
     if (!cameraFromUrl || showLayer.done) map.fitBounds([[bounds[0], bounds[1]], [bounds[2], bounds[3]]], { padding: 60, maxZoom: 13, duration: 0 });
     showLayer.done = true;
-    if (range) setRamp(range);
-    else map.once("idle", () => setRamp(rangeInView()));
+    if (range) setRamp(range, stale);
+    else map.once("idle", () => { if (!stale()) setRamp(rangeInView(), stale); });
   }
 
   // Without a statistics endpoint, a map's colours span the values of the sites first loaded.
@@ -279,8 +288,7 @@
     return { lo: Math.min(...values), hi: Math.max(...values) };
   }
 
-  function setRamp(range) {
-    if (!shown) return;
+  function setRamp(range, stale) {
     if (!range) {
       $("legend").textContent = "No site of this map in view.";
       document.body.dataset.status = "drawn";
@@ -298,7 +306,7 @@
     const expression = ["interpolate", ["linear"], input, ...stops.flatMap(([v, colour]) => [shown.log ? Math.log(v) : v, colour])];
     map.setPaintProperty("values", "circle-color", expression);
     drawLegend(stops);
-    map.once("idle", () => { document.body.dataset.status = "drawn"; });
+    map.once("idle", () => { if (!stale()) document.body.dataset.status = "drawn"; });
   }
 
   function drawLegend(stops) {
@@ -366,7 +374,7 @@
   });
 
   const periodOf = (imt) => (imt === "PGA" ? 0 : /^SA\(([0-9.]+)\)$/.test(imt) ? +imt.slice(3, -1) : null);
-  let siteData = null;
+  let siteData = null, siteGeneration = 0;
 
   // One request for an imported calculation; for uploaded files, one per curve or spectrum file
   // of the same engine calc and statistic (there is no calculation to ask).
@@ -403,9 +411,12 @@
     const section = $("site");
     section.hidden = false;
     section.dataset.status = "loading";
+    const mine = ++siteGeneration;
+    let answer;
     try {
-      siteData = await fetchSite(a, ...state.site);
+      answer = await fetchSite(a, ...state.site);
     } catch (error) {
+      if (mine !== siteGeneration) return;
       siteData = null;
       $("site-where").textContent = "";
       $("curves").replaceChildren(Object.assign(document.createElement("p"), { textContent: error.message }));
@@ -413,6 +424,8 @@
       section.dataset.status = "error";
       return;
     }
+    if (mine !== siteGeneration) return;
+    siteData = answer;
     const s = siteData.site;
     section.dataset.site = JSON.stringify(s);
     $("site-where").textContent = `${s.id}: ${s.lon}, ${s.lat} (${fmt(s.distance_km)} km away)`;
