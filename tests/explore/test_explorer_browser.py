@@ -256,7 +256,12 @@ def test_a_click_on_a_site_plots_its_curves_and_spectrum_from_the_files(tab, own
     tab.wait_for("drawn")
     assert tab.site() == (site, curves, spectra)
     if picture:
-        # README's picture: ICEBOX_EXPLORER_SCREENSHOT=docs/explorer.png, from this very view.
+        # README's picture: ICEBOX_EXPLORER_SCREENSHOT=docs/explorer.png, from this very view,
+        # tall enough for both plots.
+        tab.page.set_viewport_size({"width": 1280, "height": 1060})
+        tab.page.reload()
+        tab.wait_for("drawn")
+        tab.site()
         tab.page.mouse.move(*tab.point(target["lon"], target["lat"]))
         tab.page.wait_for_function("!document.getElementById('hover').hidden")
         Path(picture).write_bytes(tab.page.screenshot())
@@ -307,3 +312,38 @@ def test_another_users_artifact_in_the_url_is_not_shown(tab, owner_client, owner
     assert tab.page.inner_text("#message") == f"Artifact {theirs}: artifact {theirs} not found"
     assert tab.evaluate("explorer.map.getLayer('values') === undefined")
     assert tab.evaluate("document.getElementById('group').value") == ""
+
+
+def test_an_imported_calculation_answers_a_click_in_one_request(tab, owner_client, owner, settings):
+    from engine import services as engine_services
+    from engine.models import Calculation
+    from engine.servers import parse_engine_servers
+    from tests.engine.fake_engine import CALC, FakeEngine
+
+    with FakeEngine() as engine:
+        settings.ICEBOX_ENGINE_SERVERS = parse_engine_servers(engine.url)
+        job = engine_services.import_request(requested_by=owner, engine_url=engine.url, calc_id=CALC, enqueue=False)
+        assert engine_services.import_job_run(job_id=job.pk).status == "done"
+    calc = Calculation.objects.get(owner=owner)
+    listed = owner_client.get(f"/artifacts?calculation={calc.pk}&artifact_type=hazard_map").json()["results"]
+    [quantile] = [a for a in listed if a["file_name"] == "quantile_map-0.15_2.csv"]
+    requests = []
+    tab.page.on("request", lambda r: requests.append(r.url))
+    tab.sign_in(owner_client, owner)
+    tab.open(f"/explore/?artifact={quantile['id']}&column={COLUMN}")
+    assert tab.evaluate("document.getElementById('group').selectedOptions[0].textContent").startswith(f"Calculation {calc.pk}: ")
+    target = rows_of(MAPS, "quantile_map-0.15_2.csv")[2]
+    tab.page.mouse.click(*tab.point(target["lon"], target["lat"]))
+    site, curves, spectra = tab.site()
+    assert (site["id"], site["lon"], site["lat"]) == (2, target["lon"], target["lat"])
+    lon, lat = tab.evaluate("explorer.state.site")
+    assert [r for r in requests if "/site?" in r] == [f"{tab.base_url}/calculations/{calc.pk}/site?lon={lon}&lat={lat}"]
+    assert sorted(c["name"] for c in curves) == ["quantile-0.15 PGA", "quantile-0.15 SA(0.2)", "quantile-0.15 SA(1.0)"]
+    for curve in curves:
+        imt = curve["name"].split()[1]
+        row = rows_of(CURVES, f"quantile_curve-0.15-{imt}_2.csv")[2]
+        assert curve["y"] == [v for k, v in row.items() if k.startswith("poe-")]
+    [spectrum] = spectra
+    row = rows_of(SPECTRA, "quantile_uhs-0.15_2.csv")[2]
+    assert spectrum["y"] == [row["0.002105~PGA"], row["0.002105~SA(0.2)"], row["0.002105~SA(1.0)"]]
+    assert tab.errors == []

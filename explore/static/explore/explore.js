@@ -453,7 +453,8 @@
     const kind = a.metadata.kind ?? null;
     const imt = (currentColumn(a) || {}).imt || a.metadata.imt || null;
     const mine = (x) => kind === null || x.kind === kind;
-    const curves = siteData.curves.filter((c) => mine(c) && (state.allImts || !imt || c.imt === imt));
+    const curves = siteData.curves.filter((c) => mine(c) && (state.allImts || !imt || c.imt === imt))
+      .sort((x, y) => (periodOf(x.imt) ?? Infinity) - (periodOf(y.imt) ?? Infinity) || x.kind.localeCompare(y.kind));
     const rp = state.rp ?? defaultReturnPeriod(a);
     $("rp").value = rp;
     const years = (curves[0] || {}).investigation_time || a.metadata.investigation_time || 1;

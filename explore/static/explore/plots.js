@@ -40,7 +40,7 @@ window.IceboxPlots = (() => {
   }
 
   function label(v) {
-    return Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4 ? String(+v.toPrecision(3)) : v.toExponential(0);
+    return v === 0 || (Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4) ? String(+v.toPrecision(3)) : v.toExponential(0);
   }
 
   // Log axes span whole decades, so that a curve's tail is read against labelled powers of ten.
