@@ -267,7 +267,11 @@ def test_a_click_on_a_site_plots_its_curves_and_spectrum_from_the_files(tab, own
         Path(picture).write_bytes(tab.page.screenshot())
 
 
-def test_every_imt_or_the_chosen_one(tab, owner_client, owner, calc2):
+def test_every_imt_or_the_chosen_one(tab, owner_client, owner, calc2, monkeypatch):
+    from icebox.pagination import PageNumberPagination
+
+    # The page reads every page of /artifacts: 30 artifacts in pages of 7.
+    monkeypatch.setattr(PageNumberPagination, "page_size", 7)
     mean = calc2["hazard_map-mean_2.csv"]
     target = rows_of(MAPS, "hazard_map-mean_2.csv")[0]
     tab.sign_in(owner_client, owner)
@@ -275,6 +279,7 @@ def test_every_imt_or_the_chosen_one(tab, owner_client, owner, calc2):
     site, curves, _ = tab.site()
     assert [c["name"] for c in curves] == ["mean SA(0.2)"]
     assert curves[0]["y"] == [v for k, v in rows_of(CURVES, "hazard_curve-mean-SA(0.2)_2.csv")[0].items() if k.startswith("poe-")]
+    assert tab.evaluate("document.getElementById('kind').options.length") == 6
     tab.page.check("#all-imts")
     tab.page.wait_for_function("document.querySelectorAll('#curves-plot path.series').length === 3")
     assert "imts=" not in tab.page.url

@@ -27,7 +27,8 @@
     for (let next = url; next; ) {
       const page = await api(next);
       items.push(...page.results);
-      next = page.next;
+      // Same origin whatever scheme the server believes it has (behind a TLS proxy, say).
+      next = page.next && (({ pathname, search }) => pathname + search)(new URL(page.next));
     }
     return items;
   }
