@@ -283,6 +283,19 @@ def test_every_imt_or_the_chosen_one(tab, owner_client, owner, calc2, monkeypatc
     tab.page.check("#all-imts")
     tab.page.wait_for_function("document.querySelectorAll('#curves-plot path.series').length === 3")
     assert "imts=" not in tab.page.url
+    # Another return period: its poE in the curves' investigation time (1 year), kept in the URL.
+    tab.page.fill("#rp", "2475")
+    tab.page.dispatch_event("#rp", "change")
+    line = tab.evaluate("(() => { const l = document.querySelector('#curves-plot line.rp'); return [l.dataset.label, +l.dataset.y]; })()")
+    assert line[0] == "2475-year return period" and line[1] == pytest.approx(1 - math.exp(-1 / 2475))
+    assert "rp=2475" in tab.page.url
+    # Another column of the same map leaves the camera where the user put it.
+    tab.evaluate("explorer.map.jumpTo({zoom: 11})")
+    tab.page.wait_for_function("location.hash.startsWith('#map=11/')")
+    tab.page.select_option("#column", "SA(1.0)-0.002105")
+    tab.wait_for("drawn")
+    assert "column=SA%281.0%29-0.002105" in tab.page.url
+    assert tab.evaluate("[explorer.map.getZoom(), location.hash.startsWith('#map=11/')]") == [11, True]
 
 
 def test_compare_mode_draws_the_difference_of_two_maps(tab, owner_client, owner, maps):

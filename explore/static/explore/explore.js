@@ -199,6 +199,7 @@
   let shown = null; // what the layer draws: {valueName, sourceLayer, compare, log, label}
   // Selections can change faster than the API answers: only the latest one may draw.
   let generation = 0;
+  let fitted = null; // the bounds the camera was last fitted to
 
   const mapReady = new Promise((resolve) => map.on("load", resolve));
 
@@ -274,8 +275,11 @@
       },
     });
     applyFilter();
-    if (!cameraFromUrl || showLayer.done) map.fitBounds([[bounds[0], bounds[1]], [bounds[2], bounds[3]]], { padding: 60, maxZoom: 13, duration: 0 });
-    showLayer.done = true;
+    // The camera moves to a map's sites when they are other sites than those shown before (not
+    // for another column or statistic of the same calc), and not at all when the URL gave it.
+    const where = JSON.stringify(bounds);
+    if (where !== fitted && !(fitted === null && cameraFromUrl)) map.fitBounds([[bounds[0], bounds[1]], [bounds[2], bounds[3]]], { padding: 60, maxZoom: 13, duration: 0 });
+    fitted = where;
     if (range) setRamp(range, stale);
     else map.once("idle", () => { if (!stale()) setRamp(rangeInView(), stale); });
   }
