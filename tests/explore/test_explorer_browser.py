@@ -209,6 +209,24 @@ def test_the_map_draws_every_site_in_the_colour_of_its_value(tab, owner_client, 
     assert tab.evaluate("document.getElementById('kind').selectedOptions[0].textContent") == "mean"
 
 
+def test_a_camera_in_the_url_is_kept_and_the_colours_fit_the_sites_in_view_on_request(tab, owner_client, owner, maps):
+    mean = maps["hazard_map-mean_2.csv"]
+    sites = rows_of(MAPS, "hazard_map-mean_2.csv")
+    tab.sign_in(owner_client, owner)
+    # A shared view that looks at the Atlantic: no site in view, no colours to fit.
+    tab.open(f"/explore/?artifact={mean['id']}&column={COLUMN}#map=6/30/-40")
+    assert tab.evaluate("[explorer.map.getZoom(), explorer.map.getCenter().lat, explorer.map.getCenter().lng]") == [6, 30, -40]
+    assert tab.page.inner_text("#legend") == "No site of this map in view."
+    tab.evaluate("([lon, lat]) => explorer.map.jumpTo({center: [lon, lat], zoom: 13})", [sites[0]["lon"], sites[0]["lat"]])
+    tab.page.wait_for_function("explorer.map.loaded() && explorer.map.areTilesLoaded()")
+    tab.page.click("#rescale")
+    tab.page.wait_for_function("document.getElementById('legend').dataset.stops !== undefined")
+    stops = json.loads(tab.evaluate("document.getElementById('legend').dataset.stops"))
+    values = [s[COLUMN] for s in sites]
+    assert stops[0][0] == pytest.approx(min(values)) and stops[-1][0] == pytest.approx(max(values))
+    assert tab.errors == []
+
+
 def test_hover_shows_the_value_of_the_site_under_the_pointer(tab, owner_client, owner, maps):
     artifact = maps["quantile_map-0.85_2.csv"]
     tab.sign_in(owner_client, owner)

@@ -216,7 +216,7 @@
     await mapReady;
     if (stale()) return;
     removeLayer();
-    $("legend").replaceChildren();
+    clearLegend();
     $("compare-summary").replaceChildren();
     const a = byId(state.artifact);
     const id = a ? a.id : state.artifact;
@@ -233,6 +233,11 @@
       return;
     }
     const column = currentColumn(a);
+    if (!column) {
+      say(`Artifact ${id} has no numeric column to map.`);
+      document.body.dataset.status = "error";
+      return;
+    }
     let source, sourceLayer, valueName, range, bounds;
     try {
       if (state.compare !== null) {
@@ -293,8 +298,15 @@
     return { lo: Math.min(...values), hi: Math.max(...values) };
   }
 
+  $("rescale").addEventListener("click", () => {
+    const mine = generation;
+    if (shown && !shown.compare) setRamp(rangeInView(), () => mine !== generation);
+  });
+
   function setRamp(range, stale) {
+    $("rescale").hidden = shown.compare;
     if (!range) {
+      clearLegend();
       $("legend").textContent = "No site of this map in view.";
       document.body.dataset.status = "drawn";
       return;
@@ -312,6 +324,12 @@
     map.setPaintProperty("values", "circle-color", expression);
     drawLegend(stops);
     map.once("idle", () => { if (!stale()) document.body.dataset.status = "drawn"; });
+  }
+
+  function clearLegend() {
+    const legend = $("legend");
+    legend.replaceChildren();
+    for (const key of Object.keys(legend.dataset)) delete legend.dataset[key];
   }
 
   function drawLegend(stops) {
