@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import Callable
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 import kinds
@@ -241,16 +241,8 @@ def _fail(job: ImportJob, message: str) -> None:
     job.status = ImportStatus.FAILED
     job.error = f"{message} (nothing was stored for this import)"
     job.finished = timezone.now()
-    fields = ["status", "error", "finished", "updated", "outputs_done", "outputs_total", "bytes_done", "bytes_total", "skipped"]
-    try:
-        job.save(update_fields=fields)
-    except DatabaseError:
-        if connection.is_usable():
-            raise
-        # The database dropped this worker's connection (that may be what failed the import):
-        # say so on a new one rather than leave the job running until recovery notices.
-        connection.close()
-        job.save(update_fields=fields)
+    # After a dropped connection too: the store's atomic block closed it, this opens a new one.
+    job.save(update_fields=["status", "error", "finished", "updated", "outputs_done", "outputs_total", "bytes_done", "bytes_total", "skipped"])
 
 
 def _iso(value: datetime | None) -> str | None:

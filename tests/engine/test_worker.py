@@ -85,9 +85,11 @@ def test_a_database_connection_dropped_while_storing_leaves_nothing_and_a_retry_
             with blocker.cursor() as cursor:
                 end_session(cursor, backend)  # the database drops the worker's connection mid-transaction
             blocker.rollback()
-            # The worker lives on; the job ends failed, by the worker itself or, when its failure
-            # could not be written on the dead connection, by recovery once its lock is gone.
+            # The worker lives on and says why its job failed, on a new connection (not left
+            # for recovery to call it a dead worker's).
             wait_for(lambda: job_status(job_id) == "failed", timeout=60, what="the import whose connection dropped to end failed", worker=worker)
+            error = ImportJob.objects.get(pk=job_id).error
+            assert error != WORKER_DIED and error.startswith("internal error (OperationalError)"), error
             assert stored_counts() == NOTHING
             retry = owner_client.post("/artifacts/import", {"engine_url": fake_engine.url, "calc_id": CALC}, format="json").json()["id"]
             wait_for(lambda: job_status(retry) in ("done", "failed"), timeout=60, what="the retried import", worker=worker)
