@@ -120,9 +120,9 @@ def _run(job: ImportJob, progress: _Progress) -> None:
                 except EngineHTTPError as exc:
                     if exc.status != 500:
                         raise
-                    # The engine's exporter broke on this output (its traceback's last line is
-                    # the reason); everything else is still worth keeping, and the next import
-                    # of this calc tries it again.
+                    # The engine's exporter broke on this output (the first line of its answer,
+                    # `DataStoreExportError: ...`, is the reason); everything else is still worth
+                    # keeping, and the next import of this calc tries it again.
                     skipped.append({**_entry(output), "reason": f"the engine failed to export it: {exc.message}"})
                     progress.set(outputs_done=progress.job.outputs_done + 1, skipped=skipped)
                     continue
