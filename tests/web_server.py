@@ -17,6 +17,29 @@ from tests.processes import free_port
 REPO = Path(__file__).resolve().parent.parent
 
 
+# A loaded CI machine may take long to import Django in a fresh worker: the bound is generous, and
+# each probe may itself be slow (its first request loads the application).
+START_TIMEOUT = 120.0
+PROBE_TIMEOUT = 10.0
+
+
+def wait_until_serving(url: str, process: subprocess.Popen, *, timeout: float) -> None:
+    """Return once `url` answers 200; RuntimeError if `process` exits or `timeout` passes first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if requests.get(url, timeout=PROBE_TIMEOUT).status_code == 200:
+                return
+        except (requests.ConnectionError, requests.Timeout):
+            # Not listening yet, or listening but still loading: both mean "not yet".
+            pass
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode} before answering {url}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the server did not answer {url} within {timeout:g} s")
+        time.sleep(0.1)
+
+
 class Gunicorn:
     """`with Gunicorn(log_dir, ICEBOX_WEB_THREADS="4") as server:` gunicorn in its own process group."""
 
@@ -41,17 +64,12 @@ class Gunicorn:
                 [str(REPO / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py", "icebox.wsgi:application"],
                 cwd=REPO, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(self.url + "/ogc/conformance", timeout=2).status_code == 200:
-                    return self
-            except requests.ConnectionError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.__exit__(None, None, None)
-                raise RuntimeError(f"gunicorn did not start:\n{self.log()}")
-            time.sleep(0.1)
+        try:
+            wait_until_serving(self.url + "/ogc/conformance", self.process, timeout=START_TIMEOUT)
+        except RuntimeError as exc:
+            self.__exit__(None, None, None)
+            raise RuntimeError(f"{exc}:\n{self.log()}") from None
+        return self
 
     def __exit__(self, *exc):
         if self.process.poll() is None:
