@@ -1,7 +1,9 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
-from engine.models import Calculation, ImportJob
+from engine import tree as engine_tree
+from engine.models import LABEL_MAX_LENGTH, LABELS_MAX, Calculation, ImportJob
 from icebox.integers import INTEGER_MAX
 from sharing.serializers import AccessFieldsMixin
 
@@ -73,21 +75,98 @@ class _ImportedArtifactSerializer(serializers.Serializer):
 class CalculationSerializer(AccessFieldsMixin, serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="calculation-detail", lookup_url_kwarg="calculation_id")
     artifacts_url = serializers.SerializerMethodField()
+    export_url = serializers.SerializerMethodField()
     artifacts = _ImportedArtifactSerializer(source="imported_outputs", many=True)
+    labels = serializers.ListField(child=serializers.CharField(), help_text="the owner's labels, with the engine's tags the imports brought")
 
     class Meta:
         model = Calculation
         fields = [
             "id", "url", "owner", "access", "engine_url", "calc_id", "engine_version", "description", "calculation_mode", "status",
-            "start_time", "stop_time", "created", "updated", "artifacts_url", "artifacts",
+            "start_time", "stop_time", "created", "updated", "labels", "artifacts_url", "export_url", "artifacts",
         ]
         read_only_fields = fields
 
     def get_artifacts_url(self, calculation) -> str:
         return reverse("artifact-list", request=self.context.get("request")) + f"?calculation={calculation.pk}"
 
+    def get_export_url(self, calculation) -> str:
+        return reverse("calculation-export", kwargs={"calculation_id": calculation.pk}, request=self.context.get("request"))
+
+
+_TREE_LEAF = {
+    "type": "object",
+    "description": "one artifact, where the engine's export had it",
+    "properties": {
+        "id": {"type": "integer"},
+        "url": {"type": "string", "format": "uri"},
+        "name": {"type": "string"},
+        "artifact_type": {"type": "string"},
+        "file_name": {"type": "string", "description": "the engine's export file name (hazard_map-mean-475y_2.csv, never output-N-...)"},
+        "path": {"type": "string", "description": "its path in GET /calculations/<id>/export: <output type>/<file_name>"},
+        "output_id": {"type": "integer"},
+        "export_name": {"type": "string", "description": "the engine's download it came in (output-9-hcurves-csv.zip)"},
+    },
+}
+_TREE_NODE = {
+    "type": "object",
+    "description": "output_type, then kind (mean, quantile-0.15, rlz-001), then imt or return_period (475y) where the files have one",
+    "properties": {
+        "level": {"type": "string", "enum": ["output_type", "kind", "imt", "return_period"]},
+        "name": {"type": "string"},
+        "children": {"type": "array", "items": {"type": "object", "description": "a node of the next level, of this same shape"}},
+        "artifacts": {"type": "array", "items": _TREE_LEAF},
+    },
+}
+
 
 class CalculationDetailSerializer(CalculationSerializer):
+    tree = serializers.SerializerMethodField()
+
     class Meta(CalculationSerializer.Meta):
-        fields = CalculationSerializer.Meta.fields + ["oqparam"]
+        fields = CalculationSerializer.Meta.fields + ["tree", "oqparam"]
         read_only_fields = fields
+
+    @extend_schema_field({"type": "array", "items": _TREE_NODE})
+    def get_tree(self, calculation) -> list:
+        leaves = [
+            engine_tree.Leaf(
+                artifact_id=row.artifact_id, name=row.artifact.name, artifact_type=row.artifact.artifact_type, metadata=row.artifact.metadata,
+                output_id=row.output_id, output_type=row.output_type, export_name=row.export_name, file_name=row.file_name,
+            )
+            for row in calculation.imported_outputs.all()
+        ]
+        nodes = engine_tree.calculation_tree(leaves, imt_order=engine_tree.imt_order(calculation.oqparam))
+        return [self._node(node) for node in nodes]
+
+    def _node(self, node: engine_tree.Node) -> dict:
+        request = self.context.get("request")
+        return {
+            "level": node.level,
+            "name": node.name,
+            "children": [self._node(child) for child in node.children],
+            "artifacts": [
+                {
+                    "id": leaf.artifact_id,
+                    "url": reverse("artifact-detail", kwargs={"artifact_id": leaf.artifact_id}, request=request),
+                    "name": leaf.name,
+                    "artifact_type": leaf.artifact_type,
+                    "file_name": leaf.engine_file_name,
+                    "path": leaf.path,
+                    "output_id": leaf.output_id,
+                    "export_name": leaf.export_name,
+                }
+                for leaf in node.artifacts
+            ],
+        }
+
+
+class CalculationLabelsSerializer(serializers.Serializer):
+    """What PATCH /calculations/<id> accepts (documentation; engine.labels checks the values)."""
+
+    labels = serializers.ListField(
+        child=serializers.CharField(max_length=LABEL_MAX_LENGTH),
+        max_length=LABELS_MAX,
+        help_text=f"replaces the labels: strings of 1 to {LABEL_MAX_LENGTH} printable characters (surrounding white space dropped), "
+        f"at most {LABELS_MAX}, duplicates dropped",
+    )
