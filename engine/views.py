@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import generics, status
+from rest_framework import generics, renderers, status
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -93,7 +93,20 @@ class CalculationDetailView(APIView):
         return Response(CalculationDetailSerializer(calculation, context={"request": request}).data)
 
 
+class _ZipRenderer(renderers.BaseRenderer):
+    """Lets `Accept: application/zip` through content negotiation; the view sends the bytes itself."""
+
+    media_type = export.CONTENT_TYPE
+    format = "zip"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data
+
+
 class CalculationExportView(APIView):
+    # JSON first: what an error (404, 401) is rendered as.
+    renderer_classes = [renderers.JSONRenderer, _ZipRenderer]
+
     @extend_schema(responses={(200, export.CONTENT_TYPE): OpenApiTypes.BINARY})
     def get(self, request, calculation_id: int):
         calculation = selectors.calculation_get_readable(user=request.user, calculation_id=calculation_id)

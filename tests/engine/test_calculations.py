@@ -197,6 +197,9 @@ def test_only_readers_get_the_export(owner, owner_client, other_client, anon_cli
         "detail": f"calculation {calculation.pk} not found", "code": "not_found"
     }
     assert other_client.get("/calculations/999999/export").status_code == 404
+    missing = owner_client.get("/calculations/999999/export", HTTP_ACCEPT="application/zip")
+    assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+    assert owner_client.get(f"/calculations/{calculation.pk}/export", HTTP_ACCEPT="application/zip").status_code == 200
     assert anon_client.get(f"/calculations/{calculation.pk}/export").status_code == 401
     assert grantee_client.get(f"/calculations/{calculation.pk}/export").status_code == 404
     assert owner_client.post(f"/calculations/{calculation.pk}/shares", {"user": "grantee"}, format="json").status_code == 201
