@@ -51,6 +51,8 @@ def export_chunks(calculation: Calculation) -> Iterator[bytes]:
                 path = _unique(export_path(output_type=output_type, output_id=output_id, export_name=export_name, file_name=file_name), output_id, paths)
                 info = zipfile.ZipInfo(path, date_time=created.astimezone(timezone.utc).timetuple()[:6])
                 info.compress_type = zipfile.ZIP_DEFLATED
+                # rw-r--r-- regular file: without a mode, unzip (Info-ZIP) creates files no one may read.
+                info.external_attr = 0o100644 << 16
                 # The size known up front lets zipfile choose zip64 for a member over 4 GiB.
                 info.file_size = size
                 data = memoryview(data)
@@ -59,6 +61,7 @@ def export_chunks(calculation: Calculation) -> Iterator[bytes]:
                         member.write(data[start:start + CHUNK])
                         if chunk := sink.drain():
                             yield chunk
+                # Before the next fetch, so that two files are never held at once.
                 del data
                 if chunk := sink.drain():
                     yield chunk

@@ -157,6 +157,8 @@ def test_the_export_zip_holds_every_stored_file_byte_for_byte_under_its_output_t
     for path, data in expected.items():
         assert archive.read(path) == data, path
     assert all(info.compress_type == zipfile.ZIP_DEFLATED for info in archive.infolist())
+    # Regular files, readable once unzipped (a zero mode would make unzip create them unreadable).
+    assert {info.external_attr >> 16 for info in archive.infolist()} == {0o100644}
 
 
 def test_two_outputs_of_one_type_with_one_file_name_keep_both_files(owner, owner_client):
