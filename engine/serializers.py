@@ -94,30 +94,30 @@ class CalculationSerializer(AccessFieldsMixin, serializers.ModelSerializer):
         return reverse("calculation-export", kwargs={"calculation_id": calculation.pk}, request=self.context.get("request"))
 
 
-_TREE_LEAF = {
-    "type": "object",
-    "description": "one artifact, where the engine's export had it",
-    "properties": {
-        "id": {"type": "integer"},
-        "url": {"type": "string", "format": "uri"},
-        "name": {"type": "string"},
-        "artifact_type": {"type": "string"},
-        "file_name": {"type": "string", "description": "the engine's export file name (hazard_map-mean-475y_2.csv, never output-N-...)"},
-        "path": {"type": "string", "description": "its path in GET /calculations/<id>/export: <output type>/<file_name>"},
-        "output_id": {"type": "integer"},
-        "export_name": {"type": "string", "description": "the engine's download it came in (output-9-hcurves-csv.zip)"},
-    },
-}
-_TREE_NODE = {
-    "type": "object",
-    "description": "output_type, then kind (mean, quantile-0.15, rlz-001), then imt or return_period (475y) where the files have one",
-    "properties": {
-        "level": {"type": "string", "enum": ["output_type", "kind", "imt", "return_period"]},
-        "name": {"type": "string"},
-        "children": {"type": "array", "items": {"type": "object", "description": "a node of the next level, of this same shape"}},
-        "artifacts": {"type": "array", "items": _TREE_LEAF},
-    },
-}
+class _TreeLeafSerializer(_ImportedArtifactSerializer):
+    engine_file_name = serializers.SerializerMethodField(help_text="the engine's export file name (hazard_map-mean-475y_2.csv, never output-N-...)")
+    path = serializers.SerializerMethodField(help_text="its path in GET /calculations/<id>/export: <output type>/<engine_file_name>")
+
+    def get_engine_file_name(self, row) -> str:
+        return engine_tree.engine_file_name(output_id=row.output_id, export_name=row.export_name, file_name=row.file_name)
+
+    def get_path(self, row) -> str:
+        return engine_tree.export_path(output_type=row.output_type, output_id=row.output_id, export_name=row.export_name, file_name=row.file_name)
+
+
+class _TreeNodeSerializer(serializers.Serializer):
+    level = serializers.ChoiceField(choices=["output_type", "kind", "imt", "return_period"])
+    name = serializers.CharField(help_text="hcurves; mean, quantile-0.15, rlz-001; PGA; 475y")
+    children = serializers.ListField(child=serializers.DictField(), help_text="the nodes of the next level, of this same shape")
+    artifacts = _TreeLeafSerializer(many=True)
+
+    def to_representation(self, node):
+        return {
+            "level": node.level,
+            "name": node.name,
+            "children": [self.to_representation(child) for child in node.children],
+            "artifacts": _TreeLeafSerializer([leaf.item for leaf in node.artifacts], many=True, context=self.context).data,
+        }
 
 
 class CalculationDetailSerializer(CalculationSerializer):
@@ -127,38 +127,17 @@ class CalculationDetailSerializer(CalculationSerializer):
         fields = CalculationSerializer.Meta.fields + ["tree", "oqparam"]
         read_only_fields = fields
 
-    @extend_schema_field({"type": "array", "items": _TREE_NODE})
+    @extend_schema_field(_TreeNodeSerializer(many=True))
     def get_tree(self, calculation) -> list:
         leaves = [
             engine_tree.Leaf(
-                artifact_id=row.artifact_id, name=row.artifact.name, artifact_type=row.artifact.artifact_type, metadata=row.artifact.metadata,
-                output_id=row.output_id, output_type=row.output_type, export_name=row.export_name, file_name=row.file_name,
+                item=row, metadata=row.artifact.metadata, output_id=row.output_id, output_type=row.output_type,
+                export_name=row.export_name, file_name=row.file_name,
             )
             for row in calculation.imported_outputs.all()
         ]
         nodes = engine_tree.calculation_tree(leaves, imt_order=engine_tree.imt_order(calculation.oqparam))
-        return [self._node(node) for node in nodes]
-
-    def _node(self, node: engine_tree.Node) -> dict:
-        request = self.context.get("request")
-        return {
-            "level": node.level,
-            "name": node.name,
-            "children": [self._node(child) for child in node.children],
-            "artifacts": [
-                {
-                    "id": leaf.artifact_id,
-                    "url": reverse("artifact-detail", kwargs={"artifact_id": leaf.artifact_id}, request=request),
-                    "name": leaf.name,
-                    "artifact_type": leaf.artifact_type,
-                    "file_name": leaf.engine_file_name,
-                    "path": leaf.path,
-                    "output_id": leaf.output_id,
-                    "export_name": leaf.export_name,
-                }
-                for leaf in node.artifacts
-            ],
-        }
+        return _TreeNodeSerializer(nodes, many=True, context=self.context).data
 
 
 class CalculationLabelsSerializer(serializers.Serializer):

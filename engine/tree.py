@@ -40,11 +40,9 @@ def export_path(*, output_type: str, output_id: int, export_name: str, file_name
 
 @dataclass
 class Leaf:
-    """One stored file: the artifact (its id, name, type, metadata) and where the engine had it."""
+    """One stored file, where the engine had it; `item` is the caller's own (the provenance row)."""
 
-    artifact_id: int
-    name: str
-    artifact_type: str
+    item: object
     metadata: dict
     output_id: int
     output_type: str
@@ -110,7 +108,7 @@ def _levels(metadata: dict) -> list[tuple[str, str]]:
 
 
 def _sort(node: Node, imts: dict[str, int]) -> None:
-    node.artifacts.sort(key=lambda leaf: (leaf.engine_file_name, leaf.artifact_id))
+    node.artifacts.sort(key=lambda leaf: (leaf.engine_file_name, leaf.output_id))
     # The level leads the key: one node may hold an IMT level for some files and a return period
     # level for others.
     node.children.sort(key=lambda child: (child.level, _order(child, imts)))

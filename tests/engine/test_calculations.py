@@ -100,7 +100,7 @@ def test_the_tree_has_every_artifact_once_under_output_type_kind_and_imt_or_retu
     assert [i["name"] for i in hcurves["children"][1]["children"]] == ["PGA", "SA(0.2)", "SA(1.0)"]
     trail, leaf = leaves["hcurves/quantile_curve-0.15-SA(0.2)_2.csv"]
     assert trail == [("output_type", "hcurves"), ("kind", "quantile-0.15"), ("imt", "SA(0.2)")]
-    assert leaf["file_name"] == "quantile_curve-0.15-SA(0.2)_2.csv" and leaf["export_name"] == "output-9-hcurves-csv.zip"
+    assert leaf["file_name"] == leaf["engine_file_name"] == "quantile_curve-0.15-SA(0.2)_2.csv" and leaf["export_name"] == "output-9-hcurves-csv.zip"
     assert leaf["output_id"] == 9 and leaf["artifact_type"] == "hazard_curve" and leaf["url"].endswith(f"/artifact/{leaf['id']}")
     assert owner_client.get(leaf["url"]).status_code == 200
 
@@ -127,7 +127,8 @@ def test_a_single_file_download_is_named_without_the_engines_output_prefix_and_f
     assert sorted(leaves) == ["hmaps-stats/hazard_map-mean-475y_2.csv", "realizations-like/hazard_map-mean_2.csv"]
     trail, leaf = leaves["hmaps-stats/hazard_map-mean-475y_2.csv"]
     assert trail == [("output_type", "hmaps-stats"), ("kind", "mean"), ("return_period", "475y")]
-    assert leaf["export_name"] == "output-4-hazard_map-mean-475y_2.csv"
+    assert leaf["export_name"] == leaf["file_name"] == "output-4-hazard_map-mean-475y_2.csv"
+    assert leaf["engine_file_name"] == "hazard_map-mean-475y_2.csv" and leaf["output_type"] == "hmaps-stats"
     assert detail["tree"][1]["artifacts"][0]["id"] == bare.pk and detail["tree"][1]["children"] == []
 
     archive = export(owner_client, calculation.pk)

@@ -13,16 +13,16 @@ LIMIT = 1 << 30
 def leaves_of(fixture: str, output_id: int, output_type: str, export_name: str) -> list[Leaf]:
     return [
         Leaf(
-            artifact_id=output_id * 100 + position, name=table.file_name, artifact_type=table.artifact_type, metadata=table.metadata,
+            item=table, metadata=table.metadata,
             output_id=output_id, output_type=output_type, export_name=export_name, file_name=table.file_name,
         )
-        for position, table in enumerate(read_upload(export_name, fixture_bytes(fixture), max_uncompressed=LIMIT))
+        for table in read_upload(export_name, fixture_bytes(fixture), max_uncompressed=LIMIT)
     ]
 
 
 def leaf(output_id=1, output_type="x", file_name="f.csv", export_name=None, **metadata) -> Leaf:
     return Leaf(
-        artifact_id=output_id * 1000 + len(file_name), name=file_name, artifact_type="file", metadata=metadata,
+        item=file_name, metadata=metadata,
         output_id=output_id, output_type=output_type, export_name=export_name or file_name, file_name=file_name,
     )
 
