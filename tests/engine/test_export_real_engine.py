@@ -131,3 +131,11 @@ def test_the_export_zip_holds_the_engines_files_byte_for_byte_and_the_tree_names
     assert owner_client.post(f"/calculations/{calc_id}/shares", {"user": "grantee"}, format="json").status_code == 201
     shared = grantee_client.get(f"/calculations/{calc_id}/export")
     assert shared.status_code == 200 and b"".join(shared.streaming_content) == b"".join(chunks)
+
+    # The owner drops one engine tag and adds a label; the engine gains a tag: importing again adds
+    # only the new tag, and brings back neither the dropped one nor takes the owner's away.
+    assert owner_client.patch(f"/calculations/{calc_id}", {"labels": ["mine", "shared-run"]}, format="json").status_code == 200
+    requests.get(f"{oq_server.url}/v1/calc/{oq_calc}/add_tag/later", timeout=30).raise_for_status()
+    again = services.import_job_run(job_id=services.import_request(requested_by=owner, engine_url=oq_server.url, calc_id=oq_calc, enqueue=False).pk)
+    assert again.status == "done", again.error
+    assert owner_client.get(f"/calculations/{calc_id}").json()["labels"] == ["mine", "shared-run", "later"]
