@@ -17,7 +17,7 @@ import zipfile
 from collections.abc import Iterator
 from datetime import timezone
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from engine.models import Calculation, ImportedOutput
 from engine.tree import export_path
@@ -36,18 +36,22 @@ def export_file_name(calculation: Calculation) -> str:
 def export_chunks(calculation: Calculation) -> Iterator[bytes]:
     """The zip of a calculation the caller has checked the user may read, as it is written."""
     sink = _Sink()
-    with transaction.atomic():
-        rows = (
-            ImportedOutput.objects.filter(calculation_id=calculation.pk)
-            .order_by("output_type", "output_id", "file_name", "artifact_id")
-            .values_list("output_type", "output_id", "export_name", "file_name", "artifact__created", "artifact__size", "artifact__file__data")
-            # One row per fetch from a server-side cursor (inside this transaction, not WITH HOLD,
-            # which would copy every file on the server first).
-            .iterator(chunk_size=1)
-        )
+    files = (
+        ImportedOutput.objects.filter(calculation_id=calculation.pk)
+        .order_by("output_type", "output_id", "file_name", "artifact_id")
+        .values_list("output_type", "output_id", "export_name", "file_name", "artifact__created", "artifact__size", "artifact__file__data")
+    )
+    sql, params = files.query.sql_with_params()
+    # A server-side cursor inside a transaction (not WITH HOLD, which would first copy every file on
+    # the server), read with fetchone: one FETCH per file, and the row is this loop's only reference
+    # to its bytes, released before the next file is fetched.
+    with transaction.atomic(), connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
         with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_DEFLATED) as archive:
             paths: set[str] = set()
-            for output_type, output_id, export_name, file_name, created, size, data in rows:
+            while (row := cursor.fetchone()) is not None:
+                output_type, output_id, export_name, file_name, created, size, data = row
+                del row
                 path = _unique(export_path(output_type=output_type, output_id=output_id, export_name=export_name, file_name=file_name), output_id, paths)
                 info = zipfile.ZipInfo(path, date_time=created.astimezone(timezone.utc).timetuple()[:6])
                 info.compress_type = zipfile.ZIP_DEFLATED
@@ -61,7 +65,6 @@ def export_chunks(calculation: Calculation) -> Iterator[bytes]:
                         member.write(data[start:start + CHUNK])
                         if chunk := sink.drain():
                             yield chunk
-                # Before the next fetch, so that two files are never held at once.
                 del data
                 if chunk := sink.drain():
                     yield chunk
