@@ -1,5 +1,11 @@
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
+
+# Bounds of a calculation's labels (engine/labels.py checks them with a message; the column holds them).
+LABEL_MAX_LENGTH = 64
+LABELS_MAX = 32
 
 
 class Calculation(models.Model):
@@ -21,11 +27,18 @@ class Calculation(models.Model):
     stop_time = models.DateTimeField(null=True)
     # The job parameters from /v1/calc/ID/extract/oqparam (exact IMLs, poes, quantiles, inputs...).
     oqparam = models.JSONField(null=True)
+    # The owner's labels, in their order: set with PATCH, and the engine's tags added on import.
+    labels = ArrayField(models.CharField(max_length=LABEL_MAX_LENGTH), default=list, blank=True)
+    # The engine's tags of the calc as the last import saw them (no preferred-job star): what
+    # tells a tag that is new on the engine, and so added to the labels, from one the owner removed.
+    engine_tags = ArrayField(models.CharField(max_length=LABEL_MAX_LENGTH), default=list, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created", "-id"]
+        # ?label= is `labels @> ARRAY[label]`, which a GIN index answers.
+        indexes = [GinIndex(fields=["labels"], name="engine_calculation_labels")]
         constraints = [
             models.UniqueConstraint(fields=["owner", "engine_url", "calc_id"], name="engine_calculation_unique"),
         ]

@@ -31,6 +31,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 import kinds
+from engine import labels
 from engine.client import Download, EngineClient
 from engine.exceptions import CalcNotComplete, EngineFailure, EngineHTTPError
 from engine.models import Calculation, ImportedOutput, ImportJob, ImportStatus
@@ -100,6 +101,8 @@ def _run(job: ImportJob, progress: _Progress) -> None:
             "start_time": parse_engine_time(info.get("start_time") or status.get("start_time")),
             "stop_time": parse_engine_time(info.get("stop_time")),
             "oqparam": client.oqparam(job.calc_id),
+            # The calc list's item, which /status is, has the tags; /v1/calc/ID (info) has not.
+            "engine_tags": labels.engine_tags(status.get("tags")),
         }
         wanted, skipped = select_outputs(client.results(job.calc_id), job.outputs, job.calc_id)
         if job.datastore:
@@ -172,6 +175,7 @@ def _store(job: ImportJob, server: EngineServerConfig, calc: dict, wanted: list[
         calculation, _ = Calculation.objects.get_or_create(owner=job.owner, engine_url=job.engine_url, calc_id=job.calc_id)
         # Serialises imports of one calc for one owner: the second waits here, then reuses.
         calculation = Calculation.objects.select_for_update().get(pk=calculation.pk)
+        calculation.labels = labels.merged_with_engine_tags(calculation.labels, before=calculation.engine_tags, now=calc["engine_tags"])
         for key, value in calc.items():
             setattr(calculation, key, value)
         calculation.save()

@@ -1,7 +1,9 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
-from engine.models import Calculation, ImportJob
+from engine import tree as engine_tree
+from engine.models import LABEL_MAX_LENGTH, LABELS_MAX, Calculation, ImportJob
 from icebox.integers import INTEGER_MAX
 from sharing.serializers import AccessFieldsMixin
 
@@ -76,21 +78,77 @@ class _ImportedArtifactSerializer(serializers.Serializer):
 class CalculationSerializer(AccessFieldsMixin, serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="calculation-detail", lookup_url_kwarg="calculation_id")
     artifacts_url = serializers.SerializerMethodField()
+    export_url = serializers.SerializerMethodField()
     artifacts = _ImportedArtifactSerializer(source="imported_outputs", many=True)
+    labels = serializers.ListField(child=serializers.CharField(), help_text="the owner's labels, with the engine's tags the imports brought")
 
     class Meta:
         model = Calculation
         fields = [
             "id", "url", "owner", "access", "engine_url", "calc_id", "engine_version", "description", "calculation_mode", "status",
-            "start_time", "stop_time", "created", "updated", "artifacts_url", "artifacts",
+            "start_time", "stop_time", "created", "updated", "labels", "artifacts_url", "export_url", "artifacts",
         ]
         read_only_fields = fields
 
     def get_artifacts_url(self, calculation) -> str:
         return reverse("artifact-list", request=self.context.get("request")) + f"?calculation={calculation.pk}"
 
+    def get_export_url(self, calculation) -> str:
+        return reverse("calculation-export", kwargs={"calculation_id": calculation.pk}, request=self.context.get("request"))
+
+
+class _TreeLeafSerializer(_ImportedArtifactSerializer):
+    engine_file_name = serializers.SerializerMethodField(help_text="the engine's export file name (hazard_map-mean-475y_2.csv, never output-N-...)")
+    path = serializers.SerializerMethodField(help_text="its path in GET /calculations/<id>/export: <output type>/<engine_file_name>")
+
+    def get_engine_file_name(self, row) -> str:
+        return engine_tree.engine_file_name(output_id=row.output_id, export_name=row.export_name, file_name=row.file_name)
+
+    def get_path(self, row) -> str:
+        return engine_tree.export_path(output_type=row.output_type, output_id=row.output_id, export_name=row.export_name, file_name=row.file_name)
+
+
+class _TreeNodeSerializer(serializers.Serializer):
+    level = serializers.ChoiceField(choices=["output_type", "kind", "imt", "return_period"])
+    name = serializers.CharField(help_text="hcurves; mean, quantile-0.15, rlz-001; PGA; 475y")
+    children = serializers.ListField(child=serializers.DictField(), help_text="the nodes of the next level, of this same shape")
+    artifacts = _TreeLeafSerializer(many=True)
+
+    def to_representation(self, node):
+        return {
+            "level": node.level,
+            "name": node.name,
+            "children": [self.to_representation(child) for child in node.children],
+            "artifacts": _TreeLeafSerializer([leaf.item for leaf in node.artifacts], many=True, context=self.context).data,
+        }
+
 
 class CalculationDetailSerializer(CalculationSerializer):
+    tree = serializers.SerializerMethodField()
+
     class Meta(CalculationSerializer.Meta):
-        fields = CalculationSerializer.Meta.fields + ["oqparam"]
+        fields = CalculationSerializer.Meta.fields + ["tree", "oqparam"]
         read_only_fields = fields
+
+    @extend_schema_field(_TreeNodeSerializer(many=True))
+    def get_tree(self, calculation) -> list:
+        leaves = [
+            engine_tree.Leaf(
+                item=row, metadata=row.artifact.metadata, output_id=row.output_id, output_type=row.output_type,
+                export_name=row.export_name, file_name=row.file_name,
+            )
+            for row in calculation.imported_outputs.all()
+        ]
+        nodes = engine_tree.calculation_tree(leaves, imt_order=engine_tree.imt_order(calculation.oqparam))
+        return _TreeNodeSerializer(nodes, many=True, context=self.context).data
+
+
+class CalculationLabelsSerializer(serializers.Serializer):
+    """What PATCH /calculations/<id> accepts (documentation; engine.labels checks the values)."""
+
+    labels = serializers.ListField(
+        child=serializers.CharField(max_length=LABEL_MAX_LENGTH),
+        max_length=LABELS_MAX,
+        help_text=f"replaces the labels: strings of 1 to {LABEL_MAX_LENGTH} printable characters (surrounding white space dropped), "
+        f"at most {LABELS_MAX}, duplicates dropped",
+    )

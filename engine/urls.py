@@ -8,5 +8,6 @@ urlpatterns = [
     path("imports/<int:job_id>", views.ImportDetailView.as_view(), name="import-detail"),
     path("calculations", views.CalculationListView.as_view(), name="calculation-list"),
     path("calculations/<int:calculation_id>", views.CalculationDetailView.as_view(), name="calculation-detail"),
+    path("calculations/<int:calculation_id>/export", views.CalculationExportView.as_view(), name="calculation-export"),
     path("calculations/<int:calculation_id>/site", views.CalculationSiteView.as_view(), name="calculation-site"),
 ]

@@ -351,7 +351,7 @@ def test_another_users_artifact_in_the_url_is_not_shown(tab, owner_client, owner
 
 
 def test_an_imported_calculation_answers_a_click_in_one_request(tab, owner_client, owner, settings):
-    from engine import services as engine_services
+    from engine import runs as engine_runs, services as engine_services
     from engine.models import Calculation
     from engine.servers import parse_engine_servers
     from tests.engine.fake_engine import CALC, FakeEngine
@@ -359,7 +359,7 @@ def test_an_imported_calculation_answers_a_click_in_one_request(tab, owner_clien
     with FakeEngine() as engine:
         settings.ICEBOX_ENGINE_SERVERS = parse_engine_servers(engine.url)
         job = engine_services.import_request(requested_by=owner, engine_url=engine.url, calc_id=CALC, enqueue=False)
-        assert engine_services.import_job_run(job_id=job.pk).status == "done"
+        assert engine_runs.import_job_run(job_id=job.pk).status == "done"
     calc = Calculation.objects.get(owner=owner)
     listed = owner_client.get(f"/artifacts?calculation={calc.pk}&artifact_type=hazard_map").json()["results"]
     [quantile] = [a for a in listed if a["file_name"] == "quantile_map-0.15_2.csv"]

@@ -49,7 +49,9 @@ class World:
         self.owner = owner
         [self.a] = artifact_upload(owner=owner, file_name=MAP, data=fixture_bytes(MAP))
         [self.b] = artifact_upload(owner=owner, file_name=UHS, data=fixture_bytes(UHS))
-        self.c = Calculation.objects.create(owner=owner, engine_url="http://127.0.0.1:8800", calc_id=2, engine_version="3.26.2")
+        self.c = Calculation.objects.create(
+            owner=owner, engine_url="http://127.0.0.1:8800", calc_id=2, engine_version="3.26.2", calculation_mode="classical", labels=["kept"]
+        )
         for output_id, artifact in enumerate([self.a, self.b], start=1):
             ImportedOutput.objects.create(
                 calculation=self.c, output_id=output_id, output_type="hmaps", export_name=artifact.file_name, file_name=artifact.file_name, artifact=artifact
@@ -130,10 +132,12 @@ def endpoints(w: World) -> list[tuple[str, str, dict | str | None, set, int | tu
         ("get", f"/artifact/{b}/tiles/0/0/0.mvt", None, READS_C, 200),
         ("get", f"/ogc/collections/{b}/items/0", None, READS_C, 200),
         ("get", f"/calculations/{c}", None, READS_C, 200),
+        ("get", f"/calculations/{c}/export", None, READS_C, 200),
         ("get", "/artifacts", None, everyone, 200),
         ("get", "/artifacts?shared=true", None, everyone, 200),
         ("get", f"/artifacts?calculation={c}", None, everyone, 200),
         ("get", "/calculations", None, everyone, 200),
+        ("get", "/calculations?mode=classical&engine=3.26.2&label=kept&q=x", None, everyone, 200),
         ("get", "/ogc/collections", None, everyone, 200),
         ("get", "/imports", None, everyone, 200),
         ("get", f"/imports/{w.job.pk}", None, {"owner"}, 200),
@@ -143,6 +147,7 @@ def endpoints(w: World) -> list[tuple[str, str, dict | str | None, set, int | tu
         ("get", f"/calculations/{c}/shares", None, READS_C, ("owner only", 200)),
         ("post", f"/calculations/{c}/shares", {"group": "modellers"}, READS_C, ("owner only", 201)),
         ("delete", f"/calculations/{c}/shares/{w.carol_c.pk}", None, READS_C, ("owner only", 204)),
+        ("patch", f"/calculations/{c}", {"labels": ["set-by-the-matrix"]}, READS_C, ("owner only", 200)),
         ("post", "/artifacts", "upload", everyone, 201),  # one's own upload
         ("delete", f"/artifact/{b}", None, READS_C, ("owner only", 204)),
         ("delete", f"/artifact/{a}", None, READS_A, ("owner only", 204)),
@@ -183,6 +188,7 @@ def test_every_endpoint_and_method_answers_each_role_exactly(role, world, modell
         assert set(Share.objects.filter(user__username="carol").values_list("pk", flat=True)) == {world.carol_a.pk, world.carol_c.pk}
         assert not Share.objects.filter(user__username="dave").exists()
         assert not Share.objects.filter(calculation=world.c, group__isnull=False).exists()
+        assert Calculation.objects.get(pk=world.c.pk).labels == ["kept"]
 
 
 def _ids(client, path) -> set:
@@ -208,6 +214,8 @@ def test_lists_hold_exactly_what_each_role_may_read(role, world, modellers, requ
     assert _ids(client, "/ogc/collections") == artifacts
     assert _ids(client, "/calculations") == calculations
     assert _ids(client, "/calculations?shared=true") == (set() if own else calculations)
+    assert _ids(client, "/calculations?label=kept&mode=classical") == calculations
+    assert _ids(client, "/calculations?label=other") == set()
     assert _ids(client, "/imports") == ({world.job.pk} if own else set())
 
 
