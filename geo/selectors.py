@@ -14,7 +14,7 @@ from typing import Callable, Iterator
 
 from django.contrib.gis.geos import GEOSGeometry, Polygon
 from django.db import connection, transaction
-from django.db.models import F, Field, Func, Q, QuerySet
+from django.db.models import BooleanField, Expression, F, Field, Func, Q, QuerySet
 from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import JSONObject
 
@@ -58,10 +58,37 @@ def _features(
     """The artifact's features, intersecting any of `envelopes` and within `region` when given."""
     qs = Feature.objects.filter(artifact_id=_readable_id(readable))
     if envelopes:
-        qs = qs.filter(reduce(operator.or_, (Q(geom__intersects=env) for env in envelopes)))
+        qs = qs.filter(reduce(operator.or_, (Q(_InBox(env)) for env in envelopes)))
     if region is not None:
         qs = qs.filter(geom__within=region)
     return qs
+
+
+class _InBox(Expression):
+    """The feature intersects the envelope (an axis-aligned lon/lat box, edges included).
+
+    ST_Intersects tests every candidate exactly, which on a 10,000-feature bbox cost more than
+    the rest of the statement: for a point, the box test is two comparisons of its coordinates.
+    `&&` alone is not enough: the GiST index and `&&` compare single-precision boxes, which reach
+    slightly past the envelope's edges. Other geometries keep ST_Intersects.
+    """
+
+    conditional = True
+    output_field = BooleanField()
+
+    def __init__(self, envelope: Polygon):
+        super().__init__()
+        self.extent = envelope.extent  # (minlon, minlat, maxlon, maxlat)
+
+    def as_sql(self, compiler, connection):
+        geom = compiler.quote_name_unless_alias(compiler.query.get_initial_alias()) + '."geom"'
+        box = "ST_MakeEnvelope(%s, %s, %s, %s, 4326)"
+        sql = (
+            f"({geom} && {box} AND CASE WHEN ST_GeometryType({geom}) = 'ST_Point'"
+            f" THEN ST_X({geom}) BETWEEN %s AND %s AND ST_Y({geom}) BETWEEN %s AND %s ELSE ST_Intersects({geom}, {box}) END)"
+        )
+        minlon, minlat, maxlon, maxlat = self.extent
+        return sql, [*self.extent, minlon, maxlon, minlat, maxlat, *self.extent]
 
 
 def _with_properties(features: QuerySet, properties: list[str] | None) -> QuerySet:
@@ -152,8 +179,10 @@ def _check_still_there(artifact_id: int) -> None:
     A delete drops the partition only after its own commit; so if the artifact is still there
     now, its partition was there when the query was declared, and the query reads every row.
     """
-    artifacts = Feature._meta.get_field("artifact").related_model.objects
-    if not artifacts.filter(pk=artifact_id).exists():
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {_artifact_table()} WHERE id = %s)", [artifact_id])
+        [still_there] = cursor.fetchone()
+    if not still_there:
         raise NotFound(f"artifact {artifact_id} was deleted as its features were about to be read")
 
 

@@ -46,7 +46,7 @@ class Gunicorn:
             try:
                 if requests.get(self.url + "/ogc/conformance", timeout=2).status_code == 200:
                     return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or a loaded machine's slow first answer
                 pass
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.__exit__(None, None, None)
