@@ -124,6 +124,14 @@ class Server:
                     peaks.append(int(line.split()[1]) / 1024)
         return max(peaks)
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the workers have used so far: per-request cost, whatever else the machine runs."""
+        total = 0
+        for pid in self.worker_pids():
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+        return total / os.sysconf("SC_CLK_TCK")
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.terminate()
@@ -239,10 +247,10 @@ def run(args, url, env) -> dict:
         if "geojson" in args.only:
             geojson(args, results, http_get, lambda path: session.get(server.url + path).content, sql_once, cur, maps)
         if "tiles" in args.only:
-            tiles(args, results, browser, floor_pool, cur, http_get, maps)
+            tiles(args, results, browser, floor_pool, cur, http_get, maps, server)
             results["_rss_tiles"] = server.peak_rss_mb()
         if "site" in args.only:
-            site(args, results, browser, floor_pool, maps)
+            site(args, results, browser, floor_pool, maps, server)
         if "concurrency" in args.only and "100k" in maps:
             print("measuring concurrency (8 clients, 1% bbox on 100k, 10 s each) ...", flush=True)
             artifact, step, part = maps["100k"]
@@ -435,7 +443,7 @@ def view_tiles(z: int, lon: float, lat: float, across: int = 4, down: int = 3) -
     return [(z, x, y) for x in range(cx - across // 2, cx - across // 2 + across) for y in range(cy - down // 2, cy - down // 2 + down)]
 
 
-def tiles(args, results, browser, floor_pool, cur, http_get, maps) -> None:
+def tiles(args, results, browser, floor_pool, cur, http_get, maps, server) -> None:
     print("measuring vector tiles (a map view at a time, 6 connections) ...", flush=True)
     for label, (artifact, step, part) in maps.items():
         for z in (8, 12):
@@ -453,8 +461,13 @@ def tiles(args, results, browser, floor_pool, cur, http_get, maps) -> None:
                 wall, latencies = floor_pool.batch(statements)
                 return wall, latencies, len(statements)
 
+            cpu = server.cpu_seconds()
             (i_per, i_lat), (f_per, f_lat) = paired_batches(args.runs, icebox, floor)
-            key = f"MVT z{z}, {label} map: a view of {len(view)} tiles x 4, 6 connections (~{count:,} points a tile; latency {i_lat * 1000:.1f} vs {f_lat * 1000:.1f} ms)"
+            cpu_ms = (server.cpu_seconds() - cpu) / ((args.runs + 1) * len(paths)) * 1000
+            key = (
+                f"MVT z{z}, {label} map: a view of {len(view)} tiles x 4, 6 connections (~{count:,} points a tile;"
+                f" latency {i_lat * 1000:.1f} vs {f_lat * 1000:.1f} ms; gunicorn CPU {cpu_ms:.1f} ms a tile)"
+            )
             results[key] = (i_per, f_per, 1.5, 0.002)
         # z4: one at a time, every tile the map touches: each must be bounded in time and size.
         z = 4
@@ -474,7 +487,7 @@ def tiles(args, results, browser, floor_pool, cur, http_get, maps) -> None:
         results[f"_z4_{label}"] = worst
 
 
-def site(args, results, browser, floor_pool, maps) -> None:
+def site(args, results, browser, floor_pool, maps, server) -> None:
     import random
 
     from geo.sites import ARTIFACT_SITE_SQL, _params
@@ -496,8 +509,21 @@ def site(args, results, browser, floor_pool, maps) -> None:
             wall, latencies = floor_pool.batch(statements)
             return wall, latencies, len(statements)
 
+        cpu = server.cpu_seconds()
         (i_per, i_lat), (f_per, f_lat) = paired_batches(args.runs, icebox, floor)
-        results[f"/artifact/<id>/site, {label} map: 48 points, 6 connections (latency {i_lat * 1000:.1f} vs {f_lat * 1000:.1f} ms)"] = (i_per, f_per, None, 0.005)
+        cpu_ms = (server.cpu_seconds() - cpu) / ((args.runs + 1) * len(paths)) * 1000
+        results[f"/artifact/<id>/site, {label} map: 48 points, 6 connections (latency {i_lat * 1000:.1f} vs {f_lat * 1000:.1f} ms; gunicorn CPU {cpu_ms:.1f} ms a request)"] = (
+            i_per, f_per, None, 0.005,
+        )
+        # TileJSON is built from the artifact's row: its floor is reading that row.
+        paths = [f"/artifact/{artifact.pk}/tiles.json"] * 48
+        statements = [("SELECT * FROM icebox_artifact WHERE id = %s", [artifact.pk])] * 48
+        cpu = server.cpu_seconds()
+        (i_per, i_lat), (f_per, f_lat) = paired_batches(args.runs, icebox, floor)
+        cpu_ms = (server.cpu_seconds() - cpu) / ((args.runs + 1) * len(paths)) * 1000
+        results[f"TileJSON, {label} map: 48 requests, 6 connections (latency {i_lat * 1000:.1f} vs {f_lat * 1000:.1f} ms; gunicorn CPU {cpu_ms:.1f} ms a request)"] = (
+            i_per, f_per, None, None,
+        )
 
 
 def geojson(args, results, http_get, http_body, sql_once, cur, maps) -> None:
