@@ -9,9 +9,8 @@ Responses are per user (another user's artifact is 404), hence `private`.
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import urlencode
-
 from typing import Callable
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseNotModified
