@@ -20,9 +20,8 @@ from geo.selectors import MVT_EXTENT, vector_tile
 from geo.site_schema import SITE_PARAMETERS, ArtifactSiteSerializer
 from geo.thinning import THINNING_CELL, thinning_column, thinning_rule
 from geo.tiles import MAX_ZOOM, tile_bounds
-from icebox import selectors
 from icebox.exceptions import NotFound
-from icebox.http_cache import artifact_etag, not_modified, with_cache_headers
+from icebox.http_cache import artifact_read
 from icebox.links import with_query
 
 MVT = "application/vnd.mapbox-vector-tile"
@@ -57,31 +56,27 @@ class ArtifactTileView(APIView):
 
     @extend_schema(parameters=[_PROPERTIES], responses={(200, MVT): OpenApiTypes.BINARY, 204: OpenApiResponse(description="no feature in this tile")})
     def get(self, request, artifact_id: int, z: int, x: int, y: int):
-        artifact = selectors.artifact_get(user=request.user, artifact_id=artifact_id)
         try:
             tile_bounds(z, x, y)
         except ValueError as exc:
             raise NotFound(str(exc)) from None
-        etag = artifact_etag(request, artifact)
-        if (unchanged := not_modified(request, etag)) is not None:
-            return unchanged
-        properties = _properties(request, artifact)
-        data = vector_tile(
-            artifact_id=artifact.pk, z=z, x=x, y=y, layer=layer_name(artifact), properties=properties,
-            thin_by=thinning_column(artifact.metadata.get("columns", []), properties),
-        )
-        response = HttpResponse(data, content_type=MVT) if data else HttpResponse(status=204)
-        return with_cache_headers(response, etag)
+
+        def answer(readable):
+            artifact = readable.artifact
+            properties = _properties(request, artifact)
+            data = vector_tile(
+                readable, z=z, x=x, y=y, layer=layer_name(artifact), properties=properties,
+                thin_by=thinning_column(artifact.metadata.get("columns", []), properties),
+            )
+            return HttpResponse(data, content_type=MVT) if data else HttpResponse(status=204)
+
+        return artifact_read(request, artifact_id, answer)
 
 
 class ArtifactTileJSONView(APIView):
     @extend_schema(parameters=[_PROPERTIES], responses={200: OpenApiTypes.OBJECT})
     def get(self, request, artifact_id: int):
-        artifact = selectors.artifact_get(user=request.user, artifact_id=artifact_id)
-        etag = artifact_etag(request, artifact)
-        if (unchanged := not_modified(request, etag)) is not None:
-            return unchanged
-        return with_cache_headers(Response(tilejson(request, artifact, _properties(request, artifact))), etag)
+        return artifact_read(request, artifact_id, lambda r: Response(tilejson(request, r.artifact, _properties(request, r.artifact))))
 
 
 _FIELD_TYPES = {True: "String", False: "Number"}
@@ -136,5 +131,4 @@ class ArtifactSiteView(APIView):
     @extend_schema(parameters=SITE_PARAMETERS, responses={200: ArtifactSiteSerializer})
     def get(self, request, artifact_id: int):
         query = parse_site_query(request.query_params)
-        artifact = selectors.artifact_get(user=request.user, artifact_id=artifact_id)
-        return Response(sites.artifact_site(artifact=artifact, **query))
+        return artifact_read(request, artifact_id, lambda readable: Response(sites.artifact_site(readable, **query)))

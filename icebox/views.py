@@ -15,11 +15,11 @@ from rest_framework.views import APIView
 
 import kinds
 from geo.params import column_names, parse_bbox, parse_properties, parse_region, parse_tile
-from geo.selectors import artifact_features, feature_collection_chunks
+from geo.selectors import feature_collection_chunks
 from icebox import selectors, services
 from icebox.exceptions import InvalidFile, InvalidParameter
 from icebox.integers import INTEGER_MAX, parse_int
-from icebox.http_cache import artifact_etag, not_modified, with_cache_headers
+from icebox.http_cache import artifact_read
 from icebox.links import with_query
 from icebox.upload_names import FileNames
 from icebox.serializers import ArtifactSerializer, ArtifactUploadResultSerializer, ArtifactUploadSerializer
@@ -97,32 +97,31 @@ _SPATIAL_PARAMETERS = [
 class ArtifactDetailView(APIView):
     @extend_schema(parameters=_SPATIAL_PARAMETERS, responses={(200, GEOJSON): OpenApiTypes.OBJECT, (200, "text/csv"): OpenApiTypes.BINARY})
     def get(self, request, artifact_id: int):
-        artifact = selectors.artifact_get(user=request.user, artifact_id=artifact_id)
-        etag = artifact_etag(request, artifact)
-        if (unchanged := not_modified(request, etag)) is not None:
-            return unchanged
         params = request.query_params
         fmt = params.get("format", "geojson")
         if fmt == "raw":
-            return with_cache_headers(_raw_response(artifact), etag)
+            return artifact_read(request, artifact_id, _raw_response)
         if fmt != "geojson":
             raise InvalidParameter(f"format must be geojson or raw, got {fmt!r}")
         filters = _spatial_filters(params)
         # Site indexes are PostgreSQL integers: no page can start or reach beyond INTEGER_MAX.
         limit = parse_int(params["limit"], name="limit", minimum=1, maximum=INTEGER_MAX) if "limit" in params else None
         offset = parse_int(params.get("offset", "0"), name="offset", maximum=INTEGER_MAX)
-        properties = parse_properties(params["properties"], columns=column_names(artifact.metadata)) if "properties" in params else None
-        chunks = feature_collection_chunks(
-            artifact_features(artifact_id=artifact.pk, **filters),
-            artifact_id=artifact.pk,
-            properties=properties,
-            limit=limit,
-            offset=offset,
-            filtered=bool(filters),
-            # With a limit, a last member says where the next page is (null on the last page).
-            trailer=(lambda returned, more: {"next": with_query(request, offset=offset + limit) if more else None}) if limit else None,
-        )
-        return with_cache_headers(StreamingHttpResponse(chunks, content_type=GEOJSON), etag)
+
+        def answer(readable):
+            properties = parse_properties(params["properties"], columns=column_names(readable.artifact.metadata)) if "properties" in params else None
+            chunks = feature_collection_chunks(
+                readable,
+                **filters,
+                properties=properties,
+                limit=limit,
+                offset=offset,
+                # With a limit, a last member says where the next page is (null on the last page).
+                trailer=(lambda returned, more: {"next": with_query(request, offset=offset + limit) if more else None}) if limit else None,
+            )
+            return StreamingHttpResponse(chunks, content_type=GEOJSON)
+
+        return artifact_read(request, artifact_id, answer)
 
     @extend_schema(responses={204: OpenApiResponse(description="deleted")})
     def delete(self, request, artifact_id: int):
@@ -133,9 +132,7 @@ class ArtifactDetailView(APIView):
 class ArtifactRawView(APIView):
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.BINARY})
     def get(self, request, artifact_id: int):
-        artifact = selectors.artifact_get(user=request.user, artifact_id=artifact_id)
-        etag = artifact_etag(request, artifact)
-        return not_modified(request, etag) or with_cache_headers(_raw_response(artifact), etag)
+        return artifact_read(request, artifact_id, _raw_response)
 
 
 def _spatial_filters(params) -> dict:
@@ -154,8 +151,9 @@ def _spatial_filters(params) -> dict:
     return filters
 
 
-def _raw_response(artifact) -> HttpResponse:
-    response = HttpResponse(selectors.artifact_bytes(artifact=artifact), content_type=artifact.content_type)
+def _raw_response(readable) -> HttpResponse:
+    artifact = readable.artifact
+    response = HttpResponse(selectors.artifact_bytes(readable), content_type=artifact.content_type)
     response["Content-Disposition"] = _attachment(artifact.file_name)
     response["Content-Length"] = str(artifact.size)
     return response
