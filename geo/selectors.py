@@ -18,6 +18,7 @@ from django.db.models import F, Field, FloatField, Func, Q, QuerySet, Value
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Cast, JSONObject
 
+from geo.filters import filter_features
 from geo.models import Feature
 from geo.thinning import THINNING_CELL
 from geo.tiles import tile_envelope_with_margin
@@ -158,7 +159,8 @@ def feature_text(features: QuerySet, *, properties: list[str] | None = None) -> 
 
 
 def vector_tile(
-    *, artifact_id: int, z: int, x: int, y: int, layer: str, properties: list[str] | None = None, thin_by: str | None = None
+    *, artifact_id: int, z: int, x: int, y: int, layer: str, properties: list[str] | None = None, thin_by: str | None = None,
+    filters: dict | None = None,
 ) -> bytes:
     """One Mapbox vector tile of the artifact's features in tile z/x/y: one ST_AsMVT statement.
 
@@ -175,7 +177,8 @@ def vector_tile(
     envelope = Polygon.from_bbox(tile_envelope_with_margin(z, x, y, MVT_BUFFER / MVT_EXTENT))
     envelope.srid = 4326
     features = Feature.objects.filter(artifact_id=artifact_id)
-    in_tile = features.filter(geom__bboverlaps=envelope)
+    # Equality filters (geo.filters, `?event_id=3`) pick the features before the tile's cells are thinned.
+    in_tile = filter_features(features, filters).filter(geom__bboverlaps=envelope)
     if thin_by is not None:
         in_tile = in_tile.annotate(thin_key=Cast(KeyTextTransform(thin_by, "properties"), FloatField()))
         rank = "c.thin_key DESC NULLS LAST, c.idx"

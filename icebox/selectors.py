@@ -46,3 +46,25 @@ def artifact_get_owned(*, user, artifact_id) -> Artifact:
 
 def artifact_bytes(*, artifact: Artifact) -> bytes:
     return bytes(ArtifactFile.objects.values_list("data", flat=True).get(artifact=artifact))
+
+
+def exposure_for(*, user, artifact: Artifact, exposure_id=None, kind: str) -> Artifact:
+    """The exposure artifact (kind `kind`) whose assets `artifact`'s rows name: the one given by id,
+    else the only one of the artifact's calculation; readable by the user, or NotFound."""
+    readable = Artifact.objects.filter(artifact_readable(user), artifact_type=kind)
+    if exposure_id is not None:
+        try:
+            return readable.get(pk=parse_int(exposure_id, name="assets", minimum=1, maximum=BIGINT_MAX))
+        except (Artifact.DoesNotExist, InvalidParameter):
+            raise NotFound(f"assets: artifact {exposure_id} is not an exposure you can read") from None
+    calculation = Artifact.objects.filter(pk=artifact.pk).values_list("imported_output__calculation_id", flat=True).first()
+    if calculation is None:
+        raise NotFound(
+            f"artifact {artifact.pk} belongs to no imported calculation: name the exposure artifact with assets=<id>"
+        )
+    found = list(readable.filter(imported_output__calculation_id=calculation).order_by("pk")[:2])
+    if not found:
+        raise NotFound(f"calculation {calculation} of artifact {artifact.pk} has no exposure stored that you can read")
+    if len(found) > 1:
+        raise InvalidParameter(f"calculation {calculation} has more than one exposure: choose one with assets=<id>")
+    return found[0]

@@ -13,8 +13,10 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from geo.filters import artifact_filterable, filter_features, parse_filters
 from geo.params import column_names, parse_bbox, parse_properties, parse_region, parse_tile
 from geo.selectors import artifact_features, feature_collection_chunks
+from geo.table_views import FILTER_PARAMETER, JOIN_PARAMETERS, joined_assets_chunks
 from icebox import selectors, services
 from icebox.exceptions import InvalidFile, InvalidParameter
 from icebox.integers import INTEGER_MAX, parse_int
@@ -90,7 +92,11 @@ _SPATIAL_PARAMETERS = [
     OpenApiParameter("properties", str, description="comma-separated data columns to return (default: all)"),
     OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": INTEGER_MAX}, description="at most this many features, in file order; the response's `next` is the next page"),
     OpenApiParameter("offset", {"type": "integer", "minimum": 0, "maximum": INTEGER_MAX}, description="skip this many features (with limit: the page start)"),
+    *JOIN_PARAMETERS,
+    FILTER_PARAMETER,
 ]
+# What /artifact/<id> takes besides equality filters on the artifact's filterable columns.
+_DETAIL_ACCEPTS = ("bbox", "tile", "region", "format", "properties", "limit", "offset", "join", "assets")
 
 
 class ArtifactDetailView(APIView):
@@ -107,19 +113,26 @@ class ArtifactDetailView(APIView):
         if fmt != "geojson":
             raise InvalidParameter(f"format must be geojson or raw, got {fmt!r}")
         filters = _spatial_filters(params)
+        equal = parse_filters(params, filterable=artifact_filterable(artifact), accepted=_DETAIL_ACCEPTS)
         # Site indexes are PostgreSQL integers: no page can start or reach beyond INTEGER_MAX.
         limit = parse_int(params["limit"], name="limit", minimum=1, maximum=INTEGER_MAX) if "limit" in params else None
         offset = parse_int(params.get("offset", "0"), name="offset", maximum=INTEGER_MAX)
         properties = parse_properties(params["properties"], columns=column_names(artifact.metadata)) if "properties" in params else None
+        # With a limit, a last member says where the next page is (null on the last page).
+        trailer = (lambda returned, more: {"next": with_query(request, offset=offset + limit) if more else None}) if limit else None
+        if "join" in params or "assets" in params:
+            chunks = joined_assets_chunks(
+                request, artifact, spatial=filters, filters=equal, properties=properties, limit=limit, offset=offset, trailer=trailer
+            )
+            return with_cache_headers(StreamingHttpResponse(chunks, content_type=GEOJSON), etag)
         chunks = feature_collection_chunks(
-            artifact_features(artifact_id=artifact.pk, **filters),
+            filter_features(artifact_features(artifact_id=artifact.pk, **filters), equal),
             artifact_id=artifact.pk,
             properties=properties,
             limit=limit,
             offset=offset,
-            filtered=bool(filters),
-            # With a limit, a last member says where the next page is (null on the last page).
-            trailer=(lambda returned, more: {"next": with_query(request, offset=offset + limit) if more else None}) if limit else None,
+            filtered=bool(filters) or bool(equal),
+            trailer=trailer,
         )
         return with_cache_headers(StreamingHttpResponse(chunks, content_type=GEOJSON), etag)
 

@@ -19,6 +19,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from geo.filters import artifact_filterable, filter_features, parse_filters
 from geo.params import column_names, parse_bbox, parse_properties
 from geo.selectors import artifact_features, feature_collection_chunks, feature_text
 from icebox import selectors
@@ -121,9 +122,6 @@ class ItemsView(OGCView):
     def initial(self, request, *args, **kwargs):
         APIView.initial(self, request, *args, **kwargs)
         _check_format(request, allowed=("json", "geojson"))
-        unknown = sorted(set(request.query_params) - ITEMS_PARAMETERS)
-        if unknown:
-            raise InvalidParameter(f"unknown query parameter(s) {', '.join(unknown)}; items accepts {', '.join(sorted(ITEMS_PARAMETERS))}")
 
     def get(self, request, collection_id: str):
         artifact = selectors.artifact_get(user=request.user, artifact_id=collection_id)
@@ -131,6 +129,13 @@ class ItemsView(OGCView):
         if (unchanged := not_modified(request, etag)) is not None:
             return unchanged
         params = request.query_params
+        # OGC API Features' property filters (Part 1, 7.15.5): a parameter per filterable column.
+        filterable = artifact_filterable(artifact)
+        unknown = sorted(set(params) - ITEMS_PARAMETERS - set(filterable))
+        if unknown:
+            columns = f"; filters on {', '.join(filterable)}" if filterable else ""
+            raise InvalidParameter(f"unknown query parameter(s) {', '.join(unknown)}; items accepts {', '.join(sorted(ITEMS_PARAMETERS))}{columns}")
+        equal = parse_filters(params, filterable=filterable, accepted=ITEMS_PARAMETERS)
         limit = parse_int(params.get("limit", str(settings.ICEBOX_OGC_DEFAULT_LIMIT)), name="limit", minimum=1, maximum=settings.ICEBOX_OGC_MAX_LIMIT)
         offset = parse_int(params.get("offset", "0"), name="offset", maximum=INTEGER_MAX)
         if params.get("bbox-crs", documents.CRS84) != documents.CRS84:
@@ -141,7 +146,7 @@ class ItemsView(OGCView):
         self_href = with_query(request)
 
         def trailer(returned: int, more: bool) -> dict:
-            if envelopes is None:
+            if envelopes is None and not equal:
                 matched = artifact.feature_count
             elif not more and (returned or not offset):
                 matched = offset + returned  # the last page: everything before it plus what it holds
@@ -156,12 +161,12 @@ class ItemsView(OGCView):
             )
 
         chunks = feature_collection_chunks(
-            artifact_features(artifact_id=artifact.pk, envelopes=envelopes),
+            filter_features(artifact_features(artifact_id=artifact.pk, envelopes=envelopes), equal),
             artifact_id=artifact.pk,
             properties=properties,
             limit=limit,
             offset=offset,
-            filtered=envelopes is not None,
+            filtered=envelopes is not None or bool(equal),
             trailer=trailer,
         )
         return with_cache_headers(StreamingHttpResponse(chunks, content_type=documents.GEOJSON), etag)
