@@ -79,7 +79,9 @@ FILTERABLE = (
 ASSET_ID = "asset_id"
 
 # Identifiers: text even when every value looks like a number.
-_TEXT_COLUMNS = frozenset({"asset_id", "custom_site_id", "source_id", "src_id", "branch_path", "id", "taxonomy", "loss_type", "imt", "trt"})
+_TEXT_COLUMNS = frozenset(
+    {"asset_id", "custom_site_id", "source_id", "src_id", "source", "branch_path", "id", "taxonomy", "loss_type", "imt", "trt", "stat"}
+)
 # Where the table's rows are placed: a file with any of these is a spatial kind's.
 _COORDINATES = frozenset({"lon", "lat", "centroid_lon", "centroid_lat", "longitude", "latitude"})
 
@@ -87,7 +89,17 @@ _BOM = b"\xef\xbb\xbf"
 _INT_RE = re.compile(r"[+-]?[0-9]+")
 _NAME_RE = re.compile(r"(?:output-[0-9]+-)?(?P<stem>[A-Za-z][A-Za-z0-9_.()~+\-]*?)_(?P<calc_id>[0-9]+)\.csv")
 _KIND_RE = re.compile(r"-(?P<kind>mean|max|min|std|rlz-[0-9]+|quantile-[0-9.]+)$")
-_PAIR_RE = re.compile(r"""\s*(?P<key>[A-Za-z_]\w*)\s*=(?P<value>\s*'(?:[^'\\]|\\.)*'\s*|\s*"(?:[^"\\]|\\.)*"\s*|[^,'"]*)(?:,|$)""")
+# Disaggregation and per-source rates are one file per site: `Mag_Dist-0_4.csv`, `mean_rates_by_src-1_4.csv`.
+_SITE_RE = re.compile(r"-(?P<site>[0-9]+)$")
+# A disaggregation file's name: its bins, then the site. Its lon/lat columns are bin centres, not
+# places of rows, so it is a table whatever its columns.
+_DISAGG_NAME_RE = re.compile(r"(?:output-[0-9]+-)?(?:Mag|Dist|Lon|Lat|Eps|TRT)(?:_(?:Mag|Dist|Lon|Lat|Eps|TRT))*-[0-9]+_[0-9]+\.csv")
+_DISAGG_OUTPUTS = frozenset({"disagg-rlzs", "disagg-stats", "mean_disagg_by_src", "disagg_by_src"})
+# Values: a quoted string, a flat list (`mag_bin_edges=[5.0, 6.0]`, `tectonic_region_types=['Active Shallow Crust']`), or a bare word/number.
+_PAIR_RE = re.compile(
+    r"""\s*(?P<key>[A-Za-z_]\w*)\s*=(?P<value>\s*'(?:[^'\\]|\\.)*'\s*|\s*"(?:[^"\\]|\\.)*"\s*"""
+    r"""|\s*\[(?:[^\]'"]|'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")*\]\s*|[^,'"\[]*)(?:,|$)"""
+)
 _ENGINE_RE = re.compile(r"OpenQuake engine (\S+)")
 _MAX_COLUMN_NAME = 200
 _MAX_COLUMNS = 10_000
@@ -103,7 +115,9 @@ def claims(file: ExportFile, export: Export) -> bool:
             return False
         metadata_row = first_rows[0][:1] == ["#"]
         header = first_rows[1] if metadata_row and len(first_rows) > 1 else first_rows[0]
-        if not header or _COORDINATES.intersection(header) or header[0].startswith("#"):
+        if not header or header[0].startswith("#"):
+            return False
+        if _COORDINATES.intersection(header) and not _is_disagg(file.name, export):
             return False
         return bool(metadata_row or _NAME_RE.fullmatch(_base_name(file.name)) or export.output_type in OUTPUT_TYPES)
     except Exception:  # claims() never raises: a file it cannot look at is not its
@@ -146,7 +160,7 @@ def read(file: ExportFile, export: Export) -> Table:
     header_line = reader.line_num
     if not header:
         raise error("blank line where the header row should be", header_line)
-    _check_header(header, lambda message: error(message, header_line))
+    _check_header(header, lambda message: error(message, header_line), coordinates_allowed=_is_disagg(name, export))
 
     dtypes = _column_types(data, start, header, header_line, error)
     columns = [Column(column, _quantity(column), dtype=dtype) for column, dtype in zip(header, dtypes)]
@@ -176,7 +190,11 @@ def read(file: ExportFile, export: Export) -> Table:
     return Table(name, NAME, metadata, columns, None, data=data, content_type="text/csv", _rows=rows)
 
 
-def _check_header(header: list[str], error) -> None:
+def _is_disagg(name: str, export: Export) -> bool:
+    return export.output_type in _DISAGG_OUTPUTS or bool(_DISAGG_NAME_RE.fullmatch(_base_name(name)))
+
+
+def _check_header(header: list[str], error, *, coordinates_allowed: bool) -> None:
     if len(header) > _MAX_COLUMNS:
         raise error(f"{len(header)} columns: more than {_MAX_COLUMNS}")
     seen = set()
@@ -188,7 +206,7 @@ def _check_header(header: list[str], error) -> None:
         if column in seen:
             raise error(f"duplicate column {column!r}")
         seen.add(column)
-    if _COORDINATES.intersection(header):
+    if _COORDINATES.intersection(header) and not coordinates_allowed:
         raise error(f"column {sorted(_COORDINATES.intersection(header))[0]!r}: a table with coordinates is not a plain table")
 
 
@@ -249,15 +267,21 @@ def _metadata(pairs: dict, name: str, export: Export) -> dict:
     metadata: dict = {}
     match = _NAME_RE.fullmatch(name)
     stem = match["stem"] if match else name.rsplit(".", 1)[0]
+    site_match = _SITE_RE.search(stem)
+    if site_match:
+        stem = stem[: site_match.start()]
     kind_match = _KIND_RE.search(stem)
-    # An import knows the output type; an upload has only the file name to say it.
-    metadata["output_type"] = export.output_type or (stem[: kind_match.start()] if kind_match else stem)
+    # An import knows the output type; an upload has only the file name to say it
+    # (`aggrisk-_1.csv`: the engine leaves a dash where a statistic's name would be).
+    metadata["output_type"] = export.output_type or (stem[: kind_match.start()] if kind_match else stem).rstrip("-")
     for key, value in pairs.items():
         metadata[key] = value
     if isinstance(metadata.get("generated_by"), str) and (engine := _ENGINE_RE.fullmatch(metadata["generated_by"])):
         metadata["engine_version"] = engine[1]
     if kind_match and "kind" not in metadata:
         metadata["kind"] = kind_match["kind"]
+    if site_match:
+        metadata["site_index"] = int(site_match["site"])
     if match:
         metadata["calc_id"] = int(match["calc_id"])
     return metadata
@@ -286,9 +310,13 @@ def _metadata_pairs(row: list[str], error) -> dict:
 
 
 def _metadata_value(raw: str):
-    if raw[:1] in ('"', "'"):
-        # The engine writes repr() of its strings; literal_eval of one string literal runs nothing.
-        return ast.literal_eval(raw)
+    if raw[:1] in ('"', "'", "["):
+        # The engine writes repr() of its strings and lists; literal_eval of one literal runs nothing.
+        try:
+            value = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            return raw
+        return value if _json_safe(value) else raw
     for convert in (int, float):
         try:
             value = convert(raw)
@@ -298,6 +326,14 @@ def _metadata_value(raw: str):
             return raw  # JSON has no nan: keep the text
         return value
     return raw
+
+
+def _json_safe(value) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list):
+        return all(_json_safe(item) for item in value)
+    return isinstance(value, (str, int))
 
 
 def _first_rows(head: bytes) -> list[list[str]]:
