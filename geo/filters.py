@@ -21,6 +21,7 @@ from typing import Iterable, Mapping
 from django.db.models import JSONField, QuerySet, Value
 from django.db.models.fields.json import KeyTransform
 
+import kinds
 from icebox.exceptions import InvalidParameter
 
 FLOAT, INT, TEXT, BOOL = "float", "int", "text", "bool"
@@ -114,10 +115,11 @@ def _unknown_message(name: str, filterable: Mapping[str, str], accepted: set[str
 
 def kind_filterable(artifact_type: str) -> tuple[str, ...]:
     """The FILTERABLE columns of the kind named `artifact_type` (none for a kind without any)."""
-    import kinds
-
-    kind = kinds.kind_named(artifact_type) if hasattr(kinds, "kind_named") else None
-    return tuple(getattr(kind, "FILTERABLE", ()))
+    try:
+        kind = kinds.kind_named(artifact_type)
+    except (AttributeError, KeyError):
+        return ()  # an artifact type no kind reads any more: nothing to filter on
+    return tuple(kind.FILTERABLE)
 
 
 def artifact_filterable(artifact) -> dict[str, str]:
