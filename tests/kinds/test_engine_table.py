@@ -21,6 +21,7 @@ DOWNLOADS = [
     ("scenario_damage_case_1", "output-4-events_1.csv", "events"),
     ("scenario_damage_case_1", "output-8-risk_by_event_1.csv", "risk_by_event"),
     ("classical_risk_case_1", "output-11-loss_curves-mean_2.csv", "loss_curves-stats"),
+    ("classical_risk_case_3", "output-5-loss_curves-mean_1.csv", "loss_curves-stats"),
     ("event_based_risk_case_01", "output-12-aggcurves-_3.csv", "aggcurves"),
     ("event_based_risk_case_01", "output-13-aggcurves-stats-_3.csv", "aggcurves-stats"),
     ("event_based_risk_case_01", "output-14-aggrisk-_3.csv", "aggrisk"),
