@@ -28,6 +28,7 @@ from geo.thinning import THINNING_CELL
 from geo.tiles import tile_envelope_with_margin
 from icebox.exceptions import NotComparable
 from icebox.models import Artifact
+from icebox.selectors import ReadableArtifact, readable_row
 
 # The quantities that are results (compared); custom_site_id and depth describe the site.
 _DATA_QUANTITIES = ("poe", "iml")
@@ -65,8 +66,10 @@ def _has_site_id(artifact: Artifact) -> bool:
     return any(c["name"] == "custom_site_id" for c in artifact.metadata.get("columns", []))
 
 
-def comparison_pair(*, a: Artifact, b: Artifact, tolerance_km: float, columns: list[str] | None = None) -> Pair:
-    """The pair if a and b can be compared; NotComparable saying how they differ otherwise."""
+def comparison_pair(*, a: ReadableArtifact, b: ReadableArtifact, tolerance_km: float, columns: list[str] | None = None) -> Pair:
+    """The pair if a and b can be compared; NotComparable saying how they differ otherwise.
+    Both are artifacts the user may read (icebox.selectors.readable_artifact): the only way to a Pair."""
+    a, b = readable_row(a), readable_row(b)
     if a.artifact_type != b.artifact_type:
         raise NotComparable(f"artifact {a.pk} is a {a.artifact_type} and artifact {b.pk} a {b.artifact_type}: compare two of one kind")
     if a.metadata.get("imt") != b.metadata.get("imt"):

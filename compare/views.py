@@ -18,7 +18,7 @@ from geo.tiles import tile_bounds
 from geo.views import MVT, AnyAccept
 from icebox import selectors
 from icebox.exceptions import NotFound
-from icebox.http_cache import artifact_etag, not_modified, with_cache_headers
+from icebox.http_cache import artifact_etag, cached
 
 GEOJSON = "application/geo+json"
 
@@ -37,10 +37,10 @@ _PAIR_PARAMETERS = [
 def _pair(request) -> Pair:
     params = request.query_params
     # Both looked up as the user may read them: another user's artifact is a 404, like a missing one.
-    a = selectors.artifact_get(user=request.user, artifact_id=required(params, "a"))
-    b = selectors.artifact_get(user=request.user, artifact_id=required(params, "b"))
+    a = selectors.readable_artifact(user=request.user, artifact_id=required(params, "a"))
+    b = selectors.readable_artifact(user=request.user, artifact_id=required(params, "b"))
     tolerance_km = parse_tolerance_km(params.get("tolerance_km"))
-    columns = parse_properties(params["properties"], columns=data_columns(a)) if "properties" in params else None
+    columns = parse_properties(params["properties"], columns=data_columns(a.artifact)) if "properties" in params else None
     return comparison_pair(a=a, b=b, tolerance_km=tolerance_km, columns=columns)
 
 
@@ -56,8 +56,7 @@ def _etag(request, pair: Pair) -> str:
 
 def _cached(request, pair: Pair, answer):
     """A 304 when the client has this answer already (no comparison runs), else `answer()` with the cache headers."""
-    etag = _etag(request, pair)
-    return not_modified(request, etag) or with_cache_headers(answer(), etag)
+    return cached(request, _etag(request, pair), answer)
 
 
 class CompareView(APIView):

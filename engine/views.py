@@ -70,5 +70,5 @@ class CalculationSiteView(APIView):
     def get(self, request, calculation_id: int):
         query = parse_site_query(request.query_params)
         calculation = selectors.calculation_get_readable(user=request.user, calculation_id=calculation_id)
-        artifacts = list(artifact_selectors.artifact_list(user=request.user, calculation=str(calculation.pk)))
-        return Response(sites.calculation_site(calculation_id=calculation.pk, artifacts=artifacts, oqparam=calculation.oqparam, **query))
+        readables = artifact_selectors.readable_artifacts(user=request.user, calculation_id=calculation.pk)
+        return Response(sites.calculation_site(calculation_id=calculation.pk, readables=readables, oqparam=calculation.oqparam, **query))

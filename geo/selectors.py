@@ -9,20 +9,21 @@ from __future__ import annotations
 
 import json
 import operator
-from functools import reduce
+from functools import cache, reduce
 from typing import Callable, Iterator
 
 from django.contrib.gis.geos import GEOSGeometry, Polygon
 from django.db import connection, transaction
-from django.db.models import F, Field, FloatField, Func, Q, QuerySet, Value
-from django.db.models.fields.json import KeyTextTransform, KeyTransform
-from django.db.models.functions import Cast, JSONObject
+from django.db.models import F, Field, Func, Q, QuerySet
+from django.db.models.fields.json import KeyTransform
+from django.db.models.functions import JSONObject
 
 from geo.filters import filter_features
 from geo.models import Feature
 from geo.thinning import THINNING_CELL
 from geo.tiles import tile_envelope_with_margin
 from icebox.exceptions import NotFound
+from icebox.selectors import ReadableArtifact, readable_row
 
 # Rows per FETCH from the server-side cursor: one chunk of the response (~200 bytes a feature).
 FETCH_ROWS = 5000
@@ -45,14 +46,20 @@ MVT_EXTENT = 4096
 MVT_BUFFER = 64
 
 
-def artifact_features(
+def _readable_id(readable: ReadableArtifact) -> int:
+    return readable_row(readable).pk
+
+
+def _features(
+    readable: ReadableArtifact,
     *,
-    artifact_id: int,
     envelopes: list[Polygon] | None = None,
     region: GEOSGeometry | None = None,
+    filters: dict | None = None,
 ) -> QuerySet:
-    """The artifact's features, intersecting any of `envelopes` and within `region` when given."""
-    qs = Feature.objects.filter(artifact_id=artifact_id)
+    """The artifact's features, intersecting any of `envelopes`, within `region` and equal to
+    `filters` (geo.filters: `{"event_id": 3}`) when given."""
+    qs = filter_features(Feature.objects.filter(artifact_id=_readable_id(readable)), filters)
     if envelopes:
         qs = qs.filter(reduce(operator.or_, (Q(geom__intersects=env) for env in envelopes)))
     if region is not None:
@@ -73,27 +80,33 @@ def _with_properties(features: QuerySet, properties: list[str] | None) -> QueryS
 
 
 def feature_collection_chunks(
-    features: QuerySet,
+    readable: ReadableArtifact,
     *,
-    artifact_id: int,
+    envelopes: list[Polygon] | None = None,
+    region: GEOSGeometry | None = None,
     properties: list[str] | None = None,
     limit: int | None = None,
     offset: int = 0,
-    filtered: bool = True,
     trailer: Callable[[int, bool], dict] | None = None,
+    filters: dict | None = None,
 ) -> Iterator[bytes]:
-    """A GeoJSON FeatureCollection of `features`, in file order, as a stream of byte chunks.
+    """A GeoJSON FeatureCollection of the artifact's features (those intersecting any of
+    `envelopes` and within `region`, when given), in file order, as a stream of byte chunks.
 
-    `limit`/`offset` page through the features in file order. `filtered` says whether `features`
-    has a spatial filter: then the page is cut from the filtered rows fenced in a MATERIALIZED
-    CTE, because `ORDER BY idx LIMIT n` over a bbox makes the planner walk the primary key instead
-    of the GiST index (PERF-NOTES.md). `trailer(returned, more)` adds members after "features"
-    (numberReturned, links, ...): written last, they may depend on what was streamed.
+    `limit`/`offset` page through the features in file order. With a spatial filter the page is
+    cut from the filtered rows fenced in a MATERIALIZED CTE, because `ORDER BY idx LIMIT n` over
+    a bbox makes the planner walk the primary key instead of the GiST index (PERF-NOTES.md).
+    `trailer(returned, more)` adds members after "features" (numberReturned, links, ...): written
+    last, they may depend on what was streamed.
 
-    `features` are the artifact `artifact_id`'s: should it be deleted after the caller looked it
-    up and before the rows are read, its partition may be gone, and the stream breaks (raises
-    NotFound) instead of ending as a complete, empty collection.
+    Should the artifact be deleted after the caller looked it up and before the rows are read,
+    its partition may be gone, and the stream breaks (raises NotFound) instead of ending as a
+    complete, empty collection.
     """
+    artifact_id = _readable_id(readable)
+    features = _features(readable, envelopes=envelopes, region=region, filters=filters)
+    # An equality filter too: one event's rows come from its index, not from a walk of the primary key.
+    filtered = bool(envelopes) or region is not None or bool(filters)
     base, params = _with_properties(features, properties).query.sql_with_params()
     params = list(params)
     if limit is None and offset == 0:
@@ -149,9 +162,9 @@ def _check_still_there(artifact_id: int) -> None:
         raise NotFound(f"artifact {artifact_id} was deleted as its features were about to be read")
 
 
-def feature_text(features: QuerySet, *, properties: list[str] | None = None) -> str | None:
-    """The GeoJSON text of the first of `features` (one Feature), or None."""
-    base, params = _with_properties(features, properties).query.sql_with_params()
+def feature_text(readable: ReadableArtifact, idx: int, *, properties: list[str] | None = None) -> str | None:
+    """The GeoJSON text of the artifact's feature `idx` (one Feature), or None."""
+    base, params = _with_properties(_features(readable).filter(idx=idx), properties).query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {_FEATURE_TEXT} FROM ({base}) AS t ORDER BY t.idx LIMIT 1", params)
         row = cursor.fetchone()
@@ -159,13 +172,12 @@ def feature_text(features: QuerySet, *, properties: list[str] | None = None) -> 
 
 
 def vector_tile(
-    *, artifact_id: int, z: int, x: int, y: int, layer: str, properties: list[str] | None = None, thin_by: str | None = None,
+    readable: ReadableArtifact, *, z: int, x: int, y: int, layer: str, properties: list[str] | None = None, thin_by: str | None = None,
     filters: dict | None = None,
 ) -> bytes:
     """One Mapbox vector tile of the artifact's features in tile z/x/y: one ST_AsMVT statement.
 
-    The ORM builds the filtered query (the tile and its buffer, in lon/lat, so the GiST index
-    answers it); SQL only wraps it in ST_AsMVTGeom/ST_AsMVT, with integer SRIDs. Every property
+    Fixed SQL text (`_tile_sql`) with integer SRIDs. Every property
     becomes an attribute (ST_AsMVT expands a jsonb column) and the feature id is the row index.
     Thinned (geo.thinning): of the features whose tile position falls in one THINNING_CELL cell,
     only the one with the largest `thin_by` value is kept (ties and no value: the lowest idx;
@@ -173,38 +185,19 @@ def vector_tile(
     Empty bytes: no feature in the tile. NotFound: the artifact was deleted after the caller
     looked it up (its partition may be gone already, which would look like an empty tile); the
     statement checks that itself, from a snapshot taken once it holds the partition.
+    `filters` (geo.filters, `{"event_id": 3}`) pick the features before the cells are thinned.
     """
-    envelope = Polygon.from_bbox(tile_envelope_with_margin(z, x, y, MVT_BUFFER / MVT_EXTENT))
-    envelope.srid = 4326
-    features = Feature.objects.filter(artifact_id=artifact_id)
-    # Equality filters (geo.filters, `?event_id=3`) pick the features before the tile's cells are thinned.
-    in_tile = filter_features(features, filters).filter(geom__bboverlaps=envelope)
-    if thin_by is not None:
-        in_tile = in_tile.annotate(thin_key=Cast(KeyTextTransform(thin_by, "properties"), FloatField()))
-        rank = "c.thin_key DESC NULLS LAST, c.idx"
-    else:
-        in_tile = in_tile.annotate(thin_key=Value(None, output_field=FloatField()))
-        rank = "c.idx"
-    geom = Func(F("geom"), template="%(expressions)s", output_field=Field())
-    keys, key_params = in_tile.annotate(g=geom).values("idx", "g", "thin_key").query.sql_with_params()
-    base, params = _with_properties(features, properties).query.sql_with_params()
-    # The cells are computed from lon/lat with the Mercator formulas (ST_AsMVTGeom's own maths,
-    # rounded to a unit as it rounds), which is cheap, so that only the kept features, at most
-    # one per cell, go through ST_Transform and ST_AsMVTGeom and have their properties read (by
-    # primary key): on a z4 tile of a 1M-site map that halves the time. Features are points
-    # (geo.loading writes nothing else); latitudes are clamped short of the poles, where the
-    # logarithm has no value (such a site is outside every Mercator tile anyway).
-    lat = "radians(greatest(-89.9, least(89.9, ST_Y(c0.g))))"
-    cx = f"floor(floor(((ST_X(c0.g) + 180.0) / 360.0 * power(2.0, %s) - %s) * {MVT_EXTENT} + 0.5) / {THINNING_CELL})"
-    cy = f"floor(floor(((1.0 - ln(tan(pi() / 4 + {lat} / 2)) / pi()) / 2 * power(2.0, %s) - %s) * {MVT_EXTENT} + 0.5) / {THINNING_CELL})"
-    sql = (
-        _PLANNER + f"SELECT ST_AsMVT(q, %s, %s, 'geom', 'idx'), EXISTS (SELECT 1 FROM {_artifact_table()} WHERE id = %s) FROM ("
-        "SELECT t.idx, ST_AsMVTGeom(ST_Transform(t.g, 3857), ST_TileEnvelope(%s, %s, %s), %s, %s, true) AS geom, t.props"
-        " FROM (SELECT DISTINCT ON (c.cx, c.cy) c.idx FROM ("
-        f"SELECT c0.idx, c0.thin_key, {cx} AS cx, {cy} AS cy FROM ({keys}) AS c0) AS c ORDER BY c.cx, c.cy, {rank}) AS s"
-        f" JOIN ({base}) AS t ON t.idx = s.idx) AS q WHERE q.geom IS NOT NULL"
-    )
-    params = [layer, MVT_EXTENT, artifact_id, z, x, y, MVT_EXTENT, MVT_BUFFER, z, x, z, y, *key_params, *params]
+    artifact_id = _readable_id(readable)
+    minlon, minlat, maxlon, maxlat = tile_envelope_with_margin(z, x, y, MVT_BUFFER / MVT_EXTENT)
+    names = properties or []
+    equal = list((filters or {}).items())
+    params = [
+        layer, MVT_EXTENT, artifact_id, z, x, y, MVT_EXTENT, MVT_BUFFER, z, x, z, y,
+        *([thin_by] if thin_by is not None else []), artifact_id, minlon, minlat, maxlon, maxlat,
+        *[value for name, wanted in equal for value in (name, json.dumps(wanted))],
+        *[value for name in names for value in (name, name)], artifact_id,
+    ]
+    sql = _tile_sql(thinned=thin_by is not None, properties=len(properties) if properties is not None else None, filters=len(equal))
     # No transaction.atomic(): in autocommit, PostgreSQL runs the statements of one query string
     # as one implicit transaction, so SET LOCAL holds for the SELECT and no more, without the two
     # round trips of BEGIN and COMMIT (a z12 tile takes well under a millisecond in SQL).
@@ -214,6 +207,46 @@ def vector_tile(
     if not still_there:
         raise NotFound(f"artifact {artifact_id} not found")
     return bytes(data) if data is not None else b""
+
+
+@cache
+def _tile_sql(*, thinned: bool, properties: int | None, filters: int = 0) -> str:
+    """The tile statement's text, written once per shape (thinned or not; every property, or so
+    many named ones): compiling querysets for it on every request cost more than a small tile's
+    SQL. The artifact, tile, names and values are bound parameters, in the order vector_tile lists them."""
+    quote = connection.ops.quote_name
+    features = quote(Feature._meta.db_table)
+    thin_key = "(f.\"properties\" ->> %s)::double precision" if thinned else "NULL::double precision"
+    rank = "c.thin_key DESC NULLS LAST, c.idx" if thinned else "c.idx"
+    if properties is None:
+        props = 'f."properties"'
+    else:
+        # Names travel as bound parameters: JSONB_BUILD_OBJECT(%s::text, properties -> %s, ...).
+        props = "jsonb_build_object(" + ", ".join(['%s::text, f."properties" -> %s'] * properties) + ")"
+    # The cells are computed from lon/lat with the Mercator formulas (ST_AsMVTGeom's own maths,
+    # rounded to a unit as it rounds), which is cheap, so that only the kept features, at most
+    # one per cell, go through ST_Transform and ST_AsMVTGeom and have their properties read (by
+    # primary key): on a z4 tile of a 1M-site map that halves the time. Features are points
+    # (geo.loading writes nothing else); latitudes are clamped short of the poles, where the
+    # logarithm has no value (such a site is outside every Mercator tile anyway).
+    lat = "radians(greatest(-89.9, least(89.9, ST_Y(c0.g))))"
+    cx = f"floor(floor(((ST_X(c0.g) + 180.0) / 360.0 * power(2.0, %s) - %s) * {MVT_EXTENT} + 0.5) / {THINNING_CELL})"
+    cy = f"floor(floor(((1.0 - ln(tan(pi() / 4 + {lat} / 2)) / pi()) / 2 * power(2.0, %s) - %s) * {MVT_EXTENT} + 0.5) / {THINNING_CELL})"
+    # The tile and its buffer in lon/lat, so that the GiST index answers `&&`.
+    keys = (
+        f'SELECT f."idx" AS idx, f."geom" AS g, {thin_key} AS thin_key FROM {features} f'
+        ' WHERE f."artifact_id" = %s AND f."geom" && ST_MakeEnvelope(%s, %s, %s, %s, 4326)'
+        # The expression each filterable column is indexed by (geo.filters.index_statements).
+        + ' AND (f."properties" -> %s) = %s::jsonb' * filters
+    )
+    base = f'SELECT f."idx" AS idx, f."geom" AS g, {props} AS props FROM {features} f WHERE f."artifact_id" = %s'
+    return (
+        _PLANNER + f"SELECT ST_AsMVT(q, %s, %s, 'geom', 'idx'), EXISTS (SELECT 1 FROM {_artifact_table()} WHERE id = %s) FROM ("
+        "SELECT t.idx, ST_AsMVTGeom(ST_Transform(t.g, 3857), ST_TileEnvelope(%s, %s, %s), %s, %s, true) AS geom, t.props"
+        " FROM (SELECT DISTINCT ON (c.cx, c.cy) c.idx FROM ("
+        f"SELECT c0.idx, c0.thin_key, {cx} AS cx, {cy} AS cy FROM ({keys}) AS c0) AS c ORDER BY c.cx, c.cy, {rank}) AS s"
+        f" JOIN ({base}) AS t ON t.idx = s.idx) AS q WHERE q.geom IS NOT NULL"
+    )
 
 
 def _artifact_table() -> str:

@@ -18,6 +18,7 @@ from django.db import connection
 
 from geo import interpolation, site_values
 from icebox.exceptions import NotFound
+from icebox.selectors import ReadableArtifact, readable_row
 
 # Sites ordered by planar distance among which the spherical nearest is chosen.
 CANDIDATES = 64
@@ -78,9 +79,10 @@ def _none_within(what: str, lon: float, lat: float, max_distance_km: float) -> N
     return NotFound(f"{what} has no site within {max_distance_km:g} km of lon {lon:g}, lat {lat:g} (max_distance_km)")
 
 
-def artifact_site(*, artifact, lon: float, lat: float, max_distance_km: float = DEFAULT_MAX_DISTANCE_KM, interpolate: bool = False) -> dict:
+def artifact_site(readable: ReadableArtifact, *, lon: float, lat: float, max_distance_km: float = DEFAULT_MAX_DISTANCE_KM, interpolate: bool = False) -> dict:
     """The artifact's feature nearest the point (GeoJSON Feature with `distance_km`), or with
     `interpolate` the properties at the point itself from the sites around it."""
+    artifact = readable_row(readable)
     k = INTERPOLATION_SITES if interpolate else 1
     rows = _query(ARTIFACT_SITE_SQL, **_params(artifact_id=artifact.pk, lon=lon, lat=lat, max_distance_km=max_distance_km, k=k))
     if not rows:
@@ -111,7 +113,7 @@ def artifact_site(*, artifact, lon: float, lat: float, max_distance_km: float = 
 def calculation_site(
     *,
     calculation_id: int,
-    artifacts: list,
+    readables: list[ReadableArtifact],
     oqparam: dict | None,
     lon: float,
     lat: float,
@@ -120,6 +122,7 @@ def calculation_site(
 ) -> dict:
     """Every value the calculation's artifacts hold at the site nearest the point (curves, UHS,
     map values, site model), or with `interpolate` at the point itself: one statement."""
+    artifacts = [readable_row(r) for r in readables]
     if not artifacts:
         raise _none_within(f"calculation {calculation_id}", lon, lat, max_distance_km)
     sites_of = max(artifacts, key=lambda a: (a.feature_count, -a.pk))

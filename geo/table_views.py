@@ -16,7 +16,7 @@ from geo.filters import artifact_filterable, parse_filters
 from geo.tables import EXPOSURE_KIND, check_joins_assets, joined_feature_chunks, table_rows
 from icebox import selectors
 from icebox.exceptions import InvalidParameter
-from icebox.http_cache import artifact_etag, not_modified, with_cache_headers
+from icebox.http_cache import artifact_read
 from icebox.integers import INTEGER_MAX, parse_int
 from icebox.links import with_query
 
@@ -73,39 +73,40 @@ class ArtifactRowsView(APIView):
         responses={200: _RowsSerializer},
     )
     def get(self, request, artifact_id: int):
-        artifact = selectors.artifact_get(user=request.user, artifact_id=artifact_id)
-        etag = artifact_etag(request, artifact)
-        if (unchanged := not_modified(request, etag)) is not None:
-            return unchanged
         params = request.query_params
         limit = parse_int(params.get("limit", str(DEFAULT_ROWS)), name="limit", minimum=1, maximum=MAX_ROWS)
         offset = parse_int(params.get("offset", "0"), name="offset", maximum=INTEGER_MAX)
-        filterable = artifact_filterable(artifact)
-        filters = parse_filters(params, filterable=filterable, accepted=_ROWS_ACCEPTS)
-        rows, more = table_rows(artifact=artifact, filters=filters, limit=limit, offset=offset)
-        if not filters:
-            count = artifact.feature_count
-        elif not more and (rows or not offset):
-            count = offset + len(rows)  # the last page: everything before it and what it holds
-        else:
-            count = None
-        head = {
-            "artifact": artifact.pk,
-            "columns": [{"name": c["name"], "dtype": c.get("dtype") or ("text" if c.get("is_text") else "float")} for c in artifact.metadata.get("columns", [])],
-            "filterable": list(filterable),
-            "filters": filters,
-            "limit": limit,
-            "offset": offset,
-            "count": count,
-            "next": with_query(request, offset=offset + limit) if more else None,
-        }
-        # The rows' JSON is PostgreSQL's text of the stored values: joined, never re-parsed.
-        body = json.dumps(head, separators=(",", ":"))[:-1] + ',"rows":[' + ",".join(rows) + "]}"
-        return with_cache_headers(HttpResponse(body, content_type="application/json"), etag)
+
+        def answer(readable):
+            artifact = readable.artifact
+            filterable = artifact_filterable(artifact)
+            filters = parse_filters(params, filterable=filterable, accepted=_ROWS_ACCEPTS)
+            rows, more = table_rows(readable, filters=filters, limit=limit, offset=offset)
+            if not filters:
+                count = artifact.feature_count
+            elif not more and (rows or not offset):
+                count = offset + len(rows)  # the last page: everything before it and what it holds
+            else:
+                count = None
+            head = {
+                "artifact": artifact.pk,
+                "columns": [{"name": c["name"], "dtype": c.get("dtype") or ("text" if c.get("is_text") else "float")} for c in artifact.metadata.get("columns", [])],
+                "filterable": list(filterable),
+                "filters": filters,
+                "limit": limit,
+                "offset": offset,
+                "count": count,
+                "next": with_query(request, offset=offset + limit) if more else None,
+            }
+            # The rows' JSON is PostgreSQL's text of the stored values: joined, never re-parsed.
+            body = json.dumps(head, separators=(",", ":"))[:-1] + ',"rows":[' + ",".join(rows) + "]}"
+            return HttpResponse(body, content_type="application/json")
+
+        return artifact_read(request, artifact_id, answer)
 
 
-def joined_assets_chunks(request, artifact, *, spatial: dict, filters: dict, properties, limit, offset, trailer):
-    """GeoJSON chunks of `artifact`'s rows at their assets' points; every check done before the first chunk."""
+def joined_assets_chunks(request, readable, *, spatial: dict, filters: dict, properties, limit, offset, trailer):
+    """GeoJSON chunks of the rows of `readable` at their assets' points; every check done before the first chunk."""
     params = request.query_params
     if params.get("join", "assets") != "assets":
         raise InvalidParameter(f"join must be assets, got {params['join']!r}")
@@ -113,8 +114,8 @@ def joined_assets_chunks(request, artifact, *, spatial: dict, filters: dict, pro
         raise InvalidParameter("assets=<id> names the exposure of join=assets: give join=assets too")
     if spatial:
         raise InvalidParameter("bbox, tile and region do not combine with join=assets: filter the rows by their columns")
-    exposure = selectors.exposure_for(user=request.user, artifact=artifact, exposure_id=params.get("assets"), kind=EXPOSURE_KIND)
-    check_joins_assets(table=artifact, exposure=exposure, filters=filters)
+    exposure = selectors.exposure_for(user=request.user, table=readable, exposure_id=params.get("assets"), kind=EXPOSURE_KIND)
+    check_joins_assets(table=readable, exposure=exposure, filters=filters)
     return joined_feature_chunks(
-        table=artifact, exposure=exposure, filters=filters, properties=properties, limit=limit, offset=offset, trailer=trailer
+        table=readable, exposure=exposure, filters=filters, properties=properties, limit=limit, offset=offset, trailer=trailer
     )

@@ -22,6 +22,7 @@ from django.db.models import QuerySet
 from geo.filters import filter_features
 from geo.models import Feature
 from icebox.exceptions import InvalidParameter, NotFound
+from icebox.selectors import ReadableArtifact, readable_row
 
 ASSET_ID = "asset_id"  # the column of a table that names an asset
 EXPOSURE_ID = "id"  # the exposure's column holding the asset's id
@@ -32,8 +33,9 @@ _SHOWN_UNJOINED = 5
 _PLANNER = "SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0; "
 
 
-def table_rows(*, artifact, filters: Mapping[str, object] | None, limit: int, offset: int) -> tuple[list[str], bool]:
+def table_rows(readable: ReadableArtifact, *, filters: Mapping[str, object] | None, limit: int, offset: int) -> tuple[list[str], bool]:
     """One page of the artifact's rows, in file order: (row JSON texts, whether more rows follow)."""
+    artifact = readable_row(readable)
     rows = filter_features(Feature.objects.filter(artifact_id=artifact.pk), filters)
     base, params = rows.values("idx", "properties").query.sql_with_params()
     # One row past the page tells whether there is a next page, without counting.
@@ -47,8 +49,9 @@ def table_rows(*, artifact, filters: Mapping[str, object] | None, limit: int, of
     return texts[:limit], len(texts) > limit
 
 
-def check_joins_assets(*, table, exposure, filters: Mapping[str, object] | None) -> None:
+def check_joins_assets(*, table: ReadableArtifact, exposure: ReadableArtifact, filters: Mapping[str, object] | None) -> None:
     """InvalidParameter unless every (filtered) row's asset id is an asset of `exposure`."""
+    table, exposure = readable_row(table), readable_row(exposure)
     columns = [column["name"] for column in table.metadata.get("columns", [])]
     if ASSET_ID not in columns:
         raise InvalidParameter(
@@ -75,8 +78,8 @@ def check_joins_assets(*, table, exposure, filters: Mapping[str, object] | None)
 
 def joined_feature_chunks(
     *,
-    table,
-    exposure,
+    table: ReadableArtifact,
+    exposure: ReadableArtifact,
     filters: Mapping[str, object] | None,
     properties: list[str] | None,
     limit: int | None,
@@ -84,6 +87,7 @@ def joined_feature_chunks(
     trailer: Callable[[int, bool], dict] | None = None,
 ) -> Iterator[bytes]:
     """GeoJSON of the table's rows, each at its asset's point, in file order (`id` = the table's row index)."""
+    table, exposure = readable_row(table), readable_row(exposure)
     rows, params = _filtered(table, filters).values("idx", "properties").query.sql_with_params()
     if properties is None:
         props, props_params = "t.properties", []

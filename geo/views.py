@@ -22,9 +22,8 @@ from geo.site_schema import SITE_PARAMETERS, ArtifactSiteSerializer
 from geo.table_views import FILTER_PARAMETER
 from geo.thinning import THINNING_CELL, thinning_column, thinning_rule
 from geo.tiles import MAX_ZOOM, tile_bounds
-from icebox import selectors
 from icebox.exceptions import NotFound
-from icebox.http_cache import artifact_etag, not_modified, with_cache_headers
+from icebox.http_cache import artifact_read
 from icebox.links import with_query
 
 MVT = "application/vnd.mapbox-vector-tile"
@@ -65,37 +64,38 @@ class ArtifactTileView(APIView):
 
     @extend_schema(parameters=[_PROPERTIES, FILTER_PARAMETER], responses={(200, MVT): OpenApiTypes.BINARY, 204: OpenApiResponse(description="no feature in this tile")})
     def get(self, request, artifact_id: int, z: int, x: int, y: int):
-        artifact = selectors.artifact_get(user=request.user, artifact_id=artifact_id)
         try:
             tile_bounds(z, x, y)
         except ValueError as exc:
             raise NotFound(str(exc)) from None
-        etag = artifact_etag(request, artifact)
-        if (unchanged := not_modified(request, etag)) is not None:
-            return unchanged
-        properties = _properties(request, artifact)
-        filters = _equality_filters(request, artifact)
-        data = vector_tile(
-            artifact_id=artifact.pk, z=z, x=x, y=y, layer=layer_name(artifact), properties=properties,
-            thin_by=thinning_column(artifact.metadata.get("columns", []), properties), filters=filters,
-        )
-        response = HttpResponse(data, content_type=MVT) if data else HttpResponse(status=204)
-        return with_cache_headers(response, etag)
+
+        def answer(readable):
+            artifact = readable.artifact
+            properties = _properties(request, artifact)
+            filters = _equality_filters(request, artifact)
+            data = vector_tile(
+                readable, z=z, x=x, y=y, layer=layer_name(artifact), properties=properties,
+                thin_by=thinning_column(artifact.metadata.get("columns", []), properties), filters=filters,
+            )
+            return HttpResponse(data, content_type=MVT) if data else HttpResponse(status=204)
+
+        return artifact_read(request, artifact_id, answer)
 
 
 class ArtifactTileJSONView(APIView):
     @extend_schema(parameters=[_PROPERTIES, FILTER_PARAMETER], responses={200: OpenApiTypes.OBJECT})
     def get(self, request, artifact_id: int):
-        artifact = selectors.artifact_get(user=request.user, artifact_id=artifact_id)
-        etag = artifact_etag(request, artifact)
-        if (unchanged := not_modified(request, etag)) is not None:
-            return unchanged
-        filters = _equality_filters(request, artifact)
-        document = tilejson(request, artifact, _properties(request, artifact))
-        # Not TileJSON members: what the tiles may be filtered by, and what these tiles are filtered by.
-        document["vector_layers"][0]["filterable"] = artifact_filterable(artifact)
-        document["vector_layers"][0]["filters"] = filters
-        return with_cache_headers(Response(document), etag)
+        return artifact_read(request, artifact_id, lambda readable: Response(_tilejson_of(request, readable.artifact)))
+
+
+def _tilejson_of(request, artifact) -> dict:
+    filters = _equality_filters(request, artifact)
+    document = tilejson(request, artifact, _properties(request, artifact))
+    # Not TileJSON members: what the tiles may be filtered by, and what these tiles are filtered by
+    # (the tile URL carries the same filters, so one event is one map source).
+    document["vector_layers"][0]["filterable"] = artifact_filterable(artifact)
+    document["vector_layers"][0]["filters"] = filters
+    return document
 
 
 _FIELD_TYPES = {True: "String", False: "Number"}
@@ -150,5 +150,4 @@ class ArtifactSiteView(APIView):
     @extend_schema(parameters=SITE_PARAMETERS, responses={200: ArtifactSiteSerializer})
     def get(self, request, artifact_id: int):
         query = parse_site_query(request.query_params)
-        artifact = selectors.artifact_get(user=request.user, artifact_id=artifact_id)
-        return Response(sites.artifact_site(artifact=artifact, **query))
+        return artifact_read(request, artifact_id, lambda readable: Response(sites.artifact_site(readable, **query)))

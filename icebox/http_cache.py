@@ -1,4 +1,4 @@
-"""HTTP caching of artifact reads: ETag, Cache-Control and 304 Not Modified.
+"""The read path of every artifact endpoint, and HTTP caching: ETag, Cache-Control and 304 Not Modified.
 
 An artifact never changes after import (its bytes are identified by sha256), so a response is
 identified by the artifact, what the request asked for, and the version of the representation.
@@ -11,9 +11,13 @@ from __future__ import annotations
 import hashlib
 from urllib.parse import urlencode
 
+from typing import Callable
+
 from django.conf import settings
-from django.http import HttpResponseNotModified
+from django.http import HttpResponse, HttpResponseNotModified
 from django.utils.cache import patch_vary_headers
+
+from icebox.selectors import ReadableArtifact, readable_artifact
 
 # Bump when the bytes served for the same artifact and query change (a new output format).
 REPRESENTATION_VERSION = "1"
@@ -44,3 +48,16 @@ def with_cache_headers(response, etag: str):
     response["Cache-Control"] = f"private, max-age={settings.ICEBOX_CACHE_MAX_AGE}"
     patch_vary_headers(response, ["Authorization"])
     return response
+
+
+def artifact_read(request, artifact_id, answer: Callable[[ReadableArtifact], HttpResponse]) -> HttpResponse:
+    """What every read of one artifact does first: find the artifact the user may read (NotFound
+    otherwise, like a missing one), answer 304 when the client holds this response already, else
+    `answer(readable)` with the cache headers. Parse what can be refused before calling it."""
+    readable = readable_artifact(user=request.user, artifact_id=artifact_id)
+    return cached(request, artifact_etag(request, readable.artifact), lambda: answer(readable))
+
+
+def cached(request, etag: str, answer: Callable[[], HttpResponse]) -> HttpResponse:
+    """A 304 when the client's If-None-Match holds `etag` (`answer` is not called), else `answer()` with the cache headers."""
+    return not_modified(request, etag) or with_cache_headers(answer(), etag)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from functools import cache
+
+from django.db import connection
 from django.db.models import F, QuerySet
 
+from icebox import model_rows
 from icebox.exceptions import InvalidParameter, NotFound, ReadOnly
 from icebox.integers import BIGINT_MAX, parse_int
 from icebox.models import Artifact, ArtifactFile, ArtifactType
-from sharing.selectors import artifact_readable, ownership
+from sharing.selectors import artifact_readable as artifact_readable_condition, artifact_readable_sql, ownership
 
 
 def artifact_list(*, user, artifact_type: str | None = None, calculation: str | None = None, shared: str | None = None) -> QuerySet:
     """What the user may read, with `owner_username` (the list says whose each one is)."""
-    qs = Artifact.objects.filter(artifact_readable(user), ownership(user, shared)).annotate(owner_username=F("owner__username"))
+    qs = Artifact.objects.filter(artifact_readable_condition(user), ownership(user, shared)).annotate(owner_username=F("owner__username"))
     if calculation is not None:
         # Scoped above: an unreadable calculation's artifacts are not readable either (or shared one by one).
         qs = qs.filter(imported_output__calculation_id=parse_int(calculation, name="calculation", minimum=1, maximum=BIGINT_MAX))
@@ -23,14 +27,73 @@ def artifact_list(*, user, artifact_type: str | None = None, calculation: str | 
     return qs
 
 
-def artifact_get(*, user, artifact_id) -> Artifact:
-    """An artifact the user may read (theirs or shared with them); any other is NotFound, exactly
-    like a missing one. One statement, an index lookup: every map read and tile starts here."""
+class ReadableArtifact:
+    """An artifact the request's user may read (theirs, or shared with them), as only
+    `readable_artifact` makes it.
+
+    Every read of an artifact's rows (geo, compare, OGC) takes one of these, never a bare id or an
+    Artifact fetched some other way: the owner check cannot be forgotten by a caller, because
+    there is no other way to name the artifact to read.
+    """
+
+    __slots__ = ("artifact",)
+
+    def __init__(self, artifact: Artifact, *, _made_by=None):
+        if _made_by is not _READABLE:
+            raise TypeError("a ReadableArtifact comes from icebox.selectors.readable_artifact (or readable_artifacts), which checks access")
+        self.artifact = artifact
+
+    @property
+    def pk(self) -> int:
+        return self.artifact.pk
+
+    def __repr__(self) -> str:
+        return f"ReadableArtifact({self.artifact!r})"
+
+
+_READABLE = object()
+
+
+def readable_row(readable: ReadableArtifact) -> Artifact:
+    """The Artifact a reader of rows works on. A bare id or an Artifact fetched any other way has
+    not been through the access check: a TypeError (not an assert: it must hold with -O too)."""
+    if not isinstance(readable, ReadableArtifact):
+        raise TypeError(f"expected a ReadableArtifact from icebox.selectors.readable_artifact, got {type(readable).__name__}")
+    return readable.artifact
+
+
+def readable_artifact(*, user, artifact_id) -> ReadableArtifact:
+    """The artifact `artifact_id` if the user may read it (theirs or shared with them); any other
+    is NotFound, exactly like a missing one. One statement, an index lookup: every map read and
+    tile starts here."""
     try:
         # OGC collection ids arrive as path text: '٣' must not find artifact 3.
-        return Artifact.objects.filter(artifact_readable(user)).get(pk=parse_int(artifact_id, name="artifact id", minimum=1, maximum=BIGINT_MAX))
-    except (Artifact.DoesNotExist, InvalidParameter):
+        pk = parse_int(artifact_id, name="artifact id", minimum=1, maximum=BIGINT_MAX)
+    except InvalidParameter:
         raise NotFound(f"artifact {artifact_id} not found") from None
+    artifact = _readable_by_id(user, pk)
+    if artifact is None:
+        raise NotFound(f"artifact {artifact_id} not found")
+    return ReadableArtifact(artifact, _made_by=_READABLE)
+
+
+def readable_artifacts(*, user, calculation_id: int) -> list[ReadableArtifact]:
+    """The artifacts of a calculation that the user may read (all of it when the calculation is shared with them)."""
+    return [ReadableArtifact(a, _made_by=_READABLE) for a in artifact_list(user=user, calculation=str(calculation_id))]
+
+
+@cache
+def _by_id_sql() -> str:
+    return f'SELECT {model_rows.select_list(Artifact, "a")} FROM {model_rows.table(Artifact)} a WHERE a."id" = %s AND '
+
+
+def _readable_by_id(user, pk: int) -> Artifact | None:
+    # Fixed text, not a queryset (icebox.model_rows): every tile and TileJSON request makes this lookup.
+    readable, params = artifact_readable_sql('"a"', user)
+    with connection.cursor() as cursor:
+        cursor.execute(_by_id_sql() + readable, [pk, *params])
+        row = cursor.fetchone()
+    return model_rows.instance(Artifact, row) if row is not None else None
 
 
 def artifact_get_owned(*, user, artifact_id) -> Artifact:
@@ -40,31 +103,31 @@ def artifact_get_owned(*, user, artifact_id) -> Artifact:
         return Artifact.objects.filter(owner_id=user.pk).get(pk=artifact_id)
     except (Artifact.DoesNotExist, ValueError, TypeError):
         pass
-    artifact_get(user=user, artifact_id=artifact_id)
+    readable_artifact(user=user, artifact_id=artifact_id)
     raise ReadOnly(f"artifact {artifact_id} is shared with you read-only: only its owner may change, delete or share it")
 
 
-def artifact_bytes(*, artifact: Artifact) -> bytes:
-    return bytes(ArtifactFile.objects.values_list("data", flat=True).get(artifact=artifact))
+def artifact_bytes(readable: ReadableArtifact) -> bytes:
+    return bytes(ArtifactFile.objects.values_list("data", flat=True).get(artifact=readable_row(readable)))
 
 
-def exposure_for(*, user, artifact: Artifact, exposure_id=None, kind: str) -> Artifact:
-    """The exposure artifact (kind `kind`) whose assets `artifact`'s rows name: the one given by id,
-    else the only one of the artifact's calculation; readable by the user, or NotFound."""
-    readable = Artifact.objects.filter(artifact_readable(user), artifact_type=kind)
+def exposure_for(*, user, table: ReadableArtifact, exposure_id=None, kind: str) -> ReadableArtifact:
+    """The exposure (an artifact of kind `kind`) whose assets the rows of `table` name: the one
+    given by id, else the only one of the table's calculation; readable by the user, or NotFound."""
+    readable = Artifact.objects.filter(artifact_readable_condition(user), artifact_type=kind)
     if exposure_id is not None:
         try:
-            return readable.get(pk=parse_int(exposure_id, name="assets", minimum=1, maximum=BIGINT_MAX))
+            found = readable.get(pk=parse_int(exposure_id, name="assets", minimum=1, maximum=BIGINT_MAX))
         except (Artifact.DoesNotExist, InvalidParameter):
             raise NotFound(f"assets: artifact {exposure_id} is not an exposure you can read") from None
-    calculation = Artifact.objects.filter(pk=artifact.pk).values_list("imported_output__calculation_id", flat=True).first()
+        return ReadableArtifact(found, _made_by=_READABLE)
+    pk = readable_row(table).pk
+    calculation = Artifact.objects.filter(pk=pk).values_list("imported_output__calculation_id", flat=True).first()
     if calculation is None:
-        raise NotFound(
-            f"artifact {artifact.pk} belongs to no imported calculation: name the exposure artifact with assets=<id>"
-        )
+        raise NotFound(f"artifact {pk} belongs to no imported calculation: name the exposure artifact with assets=<id>")
     found = list(readable.filter(imported_output__calculation_id=calculation).order_by("pk")[:2])
     if not found:
-        raise NotFound(f"calculation {calculation} of artifact {artifact.pk} has no exposure stored that you can read")
+        raise NotFound(f"calculation {calculation} of artifact {pk} has no exposure stored that you can read")
     if len(found) > 1:
         raise InvalidParameter(f"calculation {calculation} has more than one exposure: choose one with assets=<id>")
-    return found[0]
+    return ReadableArtifact(found[0], _made_by=_READABLE)

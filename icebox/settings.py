@@ -60,7 +60,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.middleware.gzip.GZipMiddleware",
+    # gzip: fast (ISA-L) for the data Icebox serves, Django's own for HTML pages (icebox/compression.py).
+    "icebox.compression.CompressionMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -115,7 +116,8 @@ X_FRAME_OPTIONS = "DENY"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # DRF's token authentication, its lookup one fixed statement (icebox/authentication.py).
+        "icebox.authentication.TokenAuthentication",
         # Basic carrying the API token, for QGIS (icebox/authentication.py).
         "icebox.authentication.BasicTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",

@@ -13,14 +13,14 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from geo.filters import artifact_filterable, filter_features, parse_filters
+from geo.filters import artifact_filterable, parse_filters
 from geo.params import column_names, parse_bbox, parse_properties, parse_region, parse_tile
-from geo.selectors import artifact_features, feature_collection_chunks
+from geo.selectors import feature_collection_chunks
 from geo.table_views import FILTER_PARAMETER, JOIN_PARAMETERS, joined_assets_chunks
 from icebox import selectors, services
 from icebox.exceptions import InvalidFile, InvalidParameter
 from icebox.integers import INTEGER_MAX, parse_int
-from icebox.http_cache import artifact_etag, not_modified, with_cache_headers
+from icebox.http_cache import artifact_read
 from icebox.links import with_query
 from icebox.upload_names import FileNames
 from icebox.serializers import ArtifactSerializer, ArtifactUploadResultSerializer, ArtifactUploadSerializer
@@ -102,39 +102,34 @@ _DETAIL_ACCEPTS = ("bbox", "tile", "region", "format", "properties", "limit", "o
 class ArtifactDetailView(APIView):
     @extend_schema(parameters=_SPATIAL_PARAMETERS, responses={(200, GEOJSON): OpenApiTypes.OBJECT, (200, "text/csv"): OpenApiTypes.BINARY})
     def get(self, request, artifact_id: int):
-        artifact = selectors.artifact_get(user=request.user, artifact_id=artifact_id)
-        etag = artifact_etag(request, artifact)
-        if (unchanged := not_modified(request, etag)) is not None:
-            return unchanged
         params = request.query_params
         fmt = params.get("format", "geojson")
         if fmt == "raw":
-            return with_cache_headers(_raw_response(artifact), etag)
+            return artifact_read(request, artifact_id, _raw_response)
         if fmt != "geojson":
             raise InvalidParameter(f"format must be geojson or raw, got {fmt!r}")
         filters = _spatial_filters(params)
-        equal = parse_filters(params, filterable=artifact_filterable(artifact), accepted=_DETAIL_ACCEPTS)
         # Site indexes are PostgreSQL integers: no page can start or reach beyond INTEGER_MAX.
         limit = parse_int(params["limit"], name="limit", minimum=1, maximum=INTEGER_MAX) if "limit" in params else None
         offset = parse_int(params.get("offset", "0"), name="offset", maximum=INTEGER_MAX)
-        properties = parse_properties(params["properties"], columns=column_names(artifact.metadata)) if "properties" in params else None
-        # With a limit, a last member says where the next page is (null on the last page).
-        trailer = (lambda returned, more: {"next": with_query(request, offset=offset + limit) if more else None}) if limit else None
-        if "join" in params or "assets" in params:
-            chunks = joined_assets_chunks(
-                request, artifact, spatial=filters, filters=equal, properties=properties, limit=limit, offset=offset, trailer=trailer
-            )
-            return with_cache_headers(StreamingHttpResponse(chunks, content_type=GEOJSON), etag)
-        chunks = feature_collection_chunks(
-            filter_features(artifact_features(artifact_id=artifact.pk, **filters), equal),
-            artifact_id=artifact.pk,
-            properties=properties,
-            limit=limit,
-            offset=offset,
-            filtered=bool(filters) or bool(equal),
-            trailer=trailer,
-        )
-        return with_cache_headers(StreamingHttpResponse(chunks, content_type=GEOJSON), etag)
+
+        def answer(readable):
+            artifact = readable.artifact
+            equal = parse_filters(params, filterable=artifact_filterable(artifact), accepted=_DETAIL_ACCEPTS)
+            properties = parse_properties(params["properties"], columns=column_names(artifact.metadata)) if "properties" in params else None
+            # With a limit, a last member says where the next page is (null on the last page).
+            trailer = (lambda returned, more: {"next": with_query(request, offset=offset + limit) if more else None}) if limit else None
+            if "join" in params or "assets" in params:
+                chunks = joined_assets_chunks(
+                    request, readable, spatial=filters, filters=equal, properties=properties, limit=limit, offset=offset, trailer=trailer
+                )
+            else:
+                chunks = feature_collection_chunks(
+                    readable, **filters, filters=equal, properties=properties, limit=limit, offset=offset, trailer=trailer
+                )
+            return StreamingHttpResponse(chunks, content_type=GEOJSON)
+
+        return artifact_read(request, artifact_id, answer)
 
     @extend_schema(responses={204: OpenApiResponse(description="deleted")})
     def delete(self, request, artifact_id: int):
@@ -145,9 +140,7 @@ class ArtifactDetailView(APIView):
 class ArtifactRawView(APIView):
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.BINARY})
     def get(self, request, artifact_id: int):
-        artifact = selectors.artifact_get(user=request.user, artifact_id=artifact_id)
-        etag = artifact_etag(request, artifact)
-        return not_modified(request, etag) or with_cache_headers(_raw_response(artifact), etag)
+        return artifact_read(request, artifact_id, _raw_response)
 
 
 def _spatial_filters(params) -> dict:
@@ -166,8 +159,9 @@ def _spatial_filters(params) -> dict:
     return filters
 
 
-def _raw_response(artifact) -> HttpResponse:
-    response = HttpResponse(selectors.artifact_bytes(artifact=artifact), content_type=artifact.content_type)
+def _raw_response(readable) -> HttpResponse:
+    artifact = readable.artifact
+    response = HttpResponse(selectors.artifact_bytes(readable), content_type=artifact.content_type)
     response["Content-Disposition"] = _attachment(artifact.file_name)
     response["Content-Length"] = str(artifact.size)
     return response

@@ -19,13 +19,13 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from geo.filters import artifact_filterable, filter_features, parse_filters
+from geo.filters import artifact_filterable, parse_filters
 from geo.params import column_names, parse_bbox, parse_properties
-from geo.selectors import artifact_features, feature_collection_chunks, feature_text
+from geo.selectors import feature_collection_chunks, feature_text
 from icebox import selectors
 from icebox.exceptions import InvalidParameter, NotFound
 from icebox.integers import INTEGER_MAX, parse_int
-from icebox.http_cache import artifact_etag, not_modified, with_cache_headers
+from icebox.http_cache import artifact_read
 from icebox.links import with_query
 from ogc import documents
 from ogc.openapi import openapi
@@ -110,9 +110,7 @@ class CollectionsView(OGCView):
 @extend_schema(exclude=True)
 class CollectionView(OGCView):
     def get(self, request, collection_id: str):
-        artifact = selectors.artifact_get(user=request.user, artifact_id=collection_id)
-        etag = artifact_etag(request, artifact)
-        return not_modified(request, etag) or with_cache_headers(Response(documents.collection(self.url, artifact)), etag)
+        return artifact_read(request, collection_id, lambda readable: Response(documents.collection(self.url, readable.artifact)))
 
 
 @extend_schema(exclude=True)
@@ -124,52 +122,51 @@ class ItemsView(OGCView):
         _check_format(request, allowed=("json", "geojson"))
 
     def get(self, request, collection_id: str):
-        artifact = selectors.artifact_get(user=request.user, artifact_id=collection_id)
-        etag = artifact_etag(request, artifact)
-        if (unchanged := not_modified(request, etag)) is not None:
-            return unchanged
         params = request.query_params
-        # OGC API Features' property filters (Part 1, 7.15.5): a parameter per filterable column.
-        filterable = artifact_filterable(artifact)
-        unknown = sorted(set(params) - ITEMS_PARAMETERS - set(filterable))
-        if unknown:
-            columns = f"; filters on {', '.join(filterable)}" if filterable else ""
-            raise InvalidParameter(f"unknown query parameter(s) {', '.join(unknown)}; items accepts {', '.join(sorted(ITEMS_PARAMETERS))}{columns}")
-        equal = parse_filters(params, filterable=filterable, accepted=ITEMS_PARAMETERS)
         limit = parse_int(params.get("limit", str(settings.ICEBOX_OGC_DEFAULT_LIMIT)), name="limit", minimum=1, maximum=settings.ICEBOX_OGC_MAX_LIMIT)
         offset = parse_int(params.get("offset", "0"), name="offset", maximum=INTEGER_MAX)
         if params.get("bbox-crs", documents.CRS84) != documents.CRS84:
             raise InvalidParameter(f"bbox-crs: only {documents.CRS84} is supported")
         envelopes = parse_bbox(params["bbox"]) if "bbox" in params else None
-        properties = parse_properties(params["properties"], columns=column_names(artifact.metadata)) if "properties" in params else None
-        collection_href = self.url("ogc-collection", collection_id=str(artifact.pk))
         self_href = with_query(request)
 
-        def trailer(returned: int, more: bool) -> dict:
-            if envelopes is None and not equal:
-                matched = artifact.feature_count
-            elif not more and (returned or not offset):
-                matched = offset + returned  # the last page: everything before it plus what it holds
-            else:
-                matched = None  # counting a filter is not free; clients follow `next`
-            return documents.items_trailer(
-                self_href=self_href,
-                next_href=with_query(request, offset=offset + limit) if more else None,
-                collection_href=collection_href,
-                returned=returned,
-                matched=matched,
-            )
+        def answer(readable):
+            artifact = readable.artifact
+            equal = _property_filters(params, artifact)
+            properties = parse_properties(params["properties"], columns=column_names(artifact.metadata)) if "properties" in params else None
+            collection_href = self.url("ogc-collection", collection_id=str(artifact.pk))
 
-        chunks = feature_collection_chunks(
-            filter_features(artifact_features(artifact_id=artifact.pk, envelopes=envelopes), equal),
-            artifact_id=artifact.pk,
-            properties=properties,
-            limit=limit,
-            offset=offset,
-            filtered=envelopes is not None or bool(equal),
-            trailer=trailer,
-        )
-        return with_cache_headers(StreamingHttpResponse(chunks, content_type=documents.GEOJSON), etag)
+            def trailer(returned: int, more: bool) -> dict:
+                if envelopes is None and not equal:
+                    matched = artifact.feature_count
+                elif not more and (returned or not offset):
+                    matched = offset + returned  # the last page: everything before it plus what it holds
+                else:
+                    matched = None  # counting a filter is not free; clients follow `next`
+                return documents.items_trailer(
+                    self_href=self_href,
+                    next_href=with_query(request, offset=offset + limit) if more else None,
+                    collection_href=collection_href,
+                    returned=returned,
+                    matched=matched,
+                )
+
+            chunks = feature_collection_chunks(
+                readable, envelopes=envelopes, filters=equal, properties=properties, limit=limit, offset=offset, trailer=trailer
+            )
+            return StreamingHttpResponse(chunks, content_type=documents.GEOJSON)
+
+        return artifact_read(request, collection_id, answer)
+
+
+def _property_filters(params, artifact) -> dict:
+    """OGC API Features' property filters (Part 1, 7.15.5): a parameter per filterable column (geo.filters)."""
+    filterable = artifact_filterable(artifact)
+    unknown = sorted(set(params) - ITEMS_PARAMETERS - set(filterable))
+    if unknown:
+        columns = f"; filters on {', '.join(filterable)}" if filterable else ""
+        raise InvalidParameter(f"unknown query parameter(s) {', '.join(unknown)}; items accepts {', '.join(sorted(ITEMS_PARAMETERS))}{columns}")
+    return parse_filters(params, filterable=filterable, accepted=ITEMS_PARAMETERS)
 
 
 @extend_schema(exclude=True)
@@ -181,22 +178,22 @@ class ItemView(OGCView):
         _check_format(request, allowed=("json", "geojson"))
 
     def get(self, request, collection_id: str, feature_id: str):
-        artifact = selectors.artifact_get(user=request.user, artifact_id=collection_id)
-        etag = artifact_etag(request, artifact)
-        if (unchanged := not_modified(request, etag)) is not None:
-            return unchanged
         try:
             idx = parse_int(feature_id, name="featureId", maximum=INTEGER_MAX)
         except InvalidParameter:
             idx = None  # no site has that id, as for any other id that is not a row index
-        text = feature_text(artifact_features(artifact_id=artifact.pk).filter(idx=idx)) if idx is not None else None
-        if text is None:
-            raise NotFound(f"feature {feature_id} not found in collection {collection_id}")
-        links = [
-            documents.link(with_query(request), "self", documents.GEOJSON, "This feature"),
-            documents.link(self.url("ogc-collection", collection_id=str(artifact.pk)), "collection", documents.JSON, "The collection"),
-        ]
-        return with_cache_headers(HttpResponse(_with_links(text, links), content_type=documents.GEOJSON), etag)
+
+        def answer(readable):
+            text = feature_text(readable, idx) if idx is not None else None
+            if text is None:
+                raise NotFound(f"feature {feature_id} not found in collection {collection_id}")
+            links = [
+                documents.link(with_query(request), "self", documents.GEOJSON, "This feature"),
+                documents.link(self.url("ogc-collection", collection_id=str(readable.pk)), "collection", documents.JSON, "The collection"),
+            ]
+            return HttpResponse(_with_links(text, links), content_type=documents.GEOJSON)
+
+        return artifact_read(request, collection_id, answer)
 
 
 def _with_links(feature: str, links: list[dict]) -> str:

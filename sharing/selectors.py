@@ -13,7 +13,10 @@ vector tile takes. The SQL is fixed text; the user's id travels as a bound param
 
 from __future__ import annotations
 
+from functools import cache
+
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import BooleanField, Expression, Q, QuerySet
 
 from icebox.exceptions import InvalidParameter, NotFound
@@ -61,6 +64,20 @@ def artifact_readable(user) -> Q:
     if not user.is_authenticated:
         return Q(pk__in=[])
     return Q(owner_id=user.pk) | Q(_SharedWith(_ARTIFACT_SHARED, user.pk))
+
+
+@cache
+def _artifact_readable_text(row: str) -> str:
+    return f'({row}."owner_id" = %s OR ' + _ARTIFACT_SHARED.format(row=row, **_tables(connection)) + ")"
+
+
+def artifact_readable_sql(row: str, user) -> tuple[str, list]:
+    """`artifact_readable` as SQL text on the artifact table under alias `row` (a fixed, quoted
+    alias of the caller's own statement), and its parameters: for statements written once."""
+    if not user.is_authenticated:
+        return "false", []
+    text = _artifact_readable_text(row)
+    return text, [user.pk] * text.count("%s")
 
 
 def calculation_readable(user) -> Q:

@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from compare.selectors import comparison_pair, comparison_summary, comparison_tile
 from geo.loading import partition_name
+from icebox.selectors import readable_artifact
 from icebox.services import artifact_upload
 from tests.synthetic import hazard_map_csv
 
@@ -21,7 +22,7 @@ def big_pair(owner):
     [a] = artifact_upload(owner=owner, file_name="hazard_map-mean_31.csv", data=data)
     [b] = artifact_upload(owner=owner, file_name="hazard_map-mean_32.csv", data=data)
     assert a.feature_count == b.feature_count == 100_000
-    return comparison_pair(a=a, b=b, tolerance_km=0.1)
+    return comparison_pair(a=readable_artifact(user=owner, artifact_id=a.pk), b=readable_artifact(user=owner, artifact_id=b.pk), tolerance_km=0.1)
 
 
 def _plan(run) -> dict:

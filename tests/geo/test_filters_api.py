@@ -18,7 +18,7 @@ from django.test.utils import CaptureQueriesContext
 
 import kinds
 from geo.filters import filter_features
-from geo.selectors import artifact_features
+from geo.models import Feature
 from tests.geo import event_points_kind
 from tests.maps_support import body, tile_pixel
 from tests.support import upload
@@ -198,7 +198,7 @@ def big(event_kind, owner_client):
 
 
 def test_one_event_of_a_big_map_is_an_index_scan_not_a_scan_of_the_map(owner_client, big):
-    qs = filter_features(artifact_features(artifact_id=big), {"event_id": 7}).values("idx")
+    qs = filter_features(Feature.objects.filter(artifact_id=big), {"event_id": 7}).values("idx")
     text = plan(*qs.query.sql_with_params())
     assert f"geo_feature_{big}_f0" in text, text
     assert "Seq Scan" not in text, text

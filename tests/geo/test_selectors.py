@@ -7,8 +7,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 
-from geo.selectors import artifact_features, feature_collection_chunks, vector_tile
+from geo.selectors import feature_collection_chunks, feature_text, vector_tile
 from icebox.exceptions import NotFound
+from icebox.selectors import ReadableArtifact, readable_artifact
 from icebox.services import artifact_delete, artifact_upload
 from tests.conftest import fixture_bytes
 from tests.support import partition_count
@@ -25,12 +26,15 @@ def _map(user):
     return artifact
 
 
+def _readable(artifact):
+    return readable_artifact(user=artifact.owner, artifact_id=artifact.pk)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_stream_whose_artifact_is_deleted_before_its_rows_are_read_breaks_instead_of_ending_empty():
     artifact = _map(get_user_model().objects.create_user("owner"))
-    artifact_id = artifact.pk
     # The view has looked the artifact up and the response has started...
-    chunks = feature_collection_chunks(artifact_features(artifact_id=artifact_id), artifact_id=artifact_id)
+    chunks = feature_collection_chunks(_readable(artifact))
     assert next(chunks) == b'{"type":"FeatureCollection","features":['
     # ...when a delete commits and, no read holding the table, drops the partition at once.
     artifact_delete(artifact=artifact)
@@ -42,7 +46,7 @@ def test_a_stream_whose_artifact_is_deleted_before_its_rows_are_read_breaks_inst
 @pytest.mark.django_db(transaction=True)
 def test_a_stream_of_an_artifact_that_is_still_there_reads_every_feature():
     artifact = _map(get_user_model().objects.create_user("owner"))
-    body = b"".join(feature_collection_chunks(artifact_features(artifact_id=artifact.pk), artifact_id=artifact.pk))
+    body = b"".join(feature_collection_chunks(_readable(artifact)))
     assert [f["id"] for f in json.loads(body)["features"]] == [0, 1, 2]
 
 
@@ -51,8 +55,9 @@ def test_a_stream_of_an_artifact_that_is_still_there_reads_every_feature():
 def test_a_tile_of_an_artifact_deleted_after_it_was_looked_up_is_not_found_not_empty(partition):
     artifact = _map(get_user_model().objects.create_user("owner"))
     artifact_id = artifact.pk
+    readable = _readable(artifact)
     # z0 holds every site of the map: a tile with features, were the artifact still there.
-    assert vector_tile(artifact_id=artifact_id, z=0, x=0, y=0, layer="m") != b""
+    assert vector_tile(readable, z=0, x=0, y=0, layer="m") != b""
     reader = _other_connection() if partition != "dropped" else None
     try:
         if reader is not None:
@@ -61,8 +66,25 @@ def test_a_tile_of_an_artifact_deleted_after_it_was_looked_up_is_not_found_not_e
         artifact_delete(artifact=artifact)
         assert partition_count() == (0 if reader is None else 1)
         with pytest.raises(NotFound):
-            vector_tile(artifact_id=artifact_id, z=0, x=0, y=0, layer="m")
+            vector_tile(readable, z=0, x=0, y=0, layer="m")
     finally:
         if reader is not None:
             reader.rollback()
             reader.close()
+
+
+@pytest.mark.django_db
+def test_readers_of_rows_refuse_what_did_not_come_through_the_access_check(owner, other_user):
+    artifact = _map(owner)
+    for bare in [artifact.pk, artifact]:
+        with pytest.raises(TypeError, match="ReadableArtifact"):
+            list(feature_collection_chunks(bare))
+        with pytest.raises(TypeError, match="ReadableArtifact"):
+            vector_tile(bare, z=0, x=0, y=0, layer="m")
+        with pytest.raises(TypeError, match="ReadableArtifact"):
+            feature_text(bare, 0)
+    with pytest.raises(TypeError, match="readable_artifact"):
+        ReadableArtifact(artifact)
+    with pytest.raises(NotFound):
+        readable_artifact(user=other_user, artifact_id=artifact.pk)
+    assert json.loads(feature_text(_readable(artifact), 0))["id"] == 0

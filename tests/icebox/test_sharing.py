@@ -26,6 +26,7 @@ pytestmark = pytest.mark.django_db
 
 MAP, UHS = "hazard_map-mean_2.csv", "hazard_uhs-mean_2.csv"
 REGION = "POLYGON((-180 -85,180 -85,180 85,-180 85,-180 -85))"
+SITE = "lon=-123.23&lat=49.27"  # near the fixtures' sites
 
 
 def body(response) -> bytes:
@@ -125,6 +126,11 @@ def endpoints(w: World) -> list[tuple[str, str, dict | str | None, set, int | tu
         f"/ogc/collections/{a}/items",
         f"/ogc/collections/{a}/items?bbox=-180,-90,180,90&limit=1&offset=1",
         f"/ogc/collections/{a}/items/0",
+        f"/artifact/{a}/site?{SITE}",
+        f"/artifact/{a}/site?{SITE}&interpolate=true",
+        f"/compare?a={a}&b={a}",
+        f"/compare/summary?a={a}&b={a}",
+        f"/compare/tiles/0/0/0.mvt?a={a}&b={a}",
     ]
     return [
         *[("get", path, None, READS_A, 200) for path in reads],
@@ -133,6 +139,13 @@ def endpoints(w: World) -> list[tuple[str, str, dict | str | None, set, int | tu
         ("get", f"/artifact/{b}/rows", None, READS_C, 200),
         ("get", f"/ogc/collections/{b}/items/0", None, READS_C, 200),
         ("get", f"/calculations/{c}", None, READS_C, 200),
+        ("get", f"/artifact/{b}/site?{SITE}", None, READS_C, 200),
+        ("get", f"/calculations/{c}/site?{SITE}", None, READS_C, 200),
+        ("get", f"/calculations/{c}/site?{SITE}&interpolate=true", None, READS_C, 200),
+        ("get", f"/compare/summary?a={b}&b={b}", None, READS_C, 200),
+        # Whoever cannot read one of the two gets a 404, as for a missing id; a reader of both learns they differ.
+        ("get", f"/compare/summary?a={a}&b={b}", None, READS_C, 400),
+        ("get", f"/compare/tiles/0/0/0.mvt?a={b}&b={a}", None, READS_C, 400),
         ("get", "/artifacts", None, everyone, 200),
         ("get", "/artifacts?shared=true", None, everyone, 200),
         ("get", f"/artifacts?calculation={c}", None, everyone, 200),
@@ -265,6 +278,8 @@ def test_an_artifact_added_to_a_shared_calculation_is_readable_at_once(world, ow
 
 REVOCABLE = [
     "/artifact/{a}",
+    "/artifact/{a}/site?" + SITE,
+    "/compare/summary?a={a}&b={a}",
     "/artifact/{a}?tile=0/0/0",
     "/artifact/{a}/raw",
     "/artifact/{a}/tiles/0/0/0.mvt",
@@ -517,7 +532,7 @@ def _plan(queryset) -> str:
 def test_the_readable_lookup_is_index_probes_not_scans(owner, grantee, modellers):
     """With many artifacts, calculations, shares and group memberships, and ANALYZEd tables, the
     lookup by id of a shared artifact touches every table through an index."""
-    from icebox.selectors import artifact_get
+    from icebox.selectors import readable_artifact
     from sharing.selectors import artifact_readable
 
     User = get_user_model()
@@ -539,10 +554,22 @@ def test_the_readable_lookup_is_index_probes_not_scans(owner, grantee, modellers
             cursor.execute(f"ANALYZE {table}")
 
     target = artifacts[450]  # shared with grantee through calcs[450] only
-    assert artifact_get(user=grantee, artifact_id=target.pk) == target
-    plan = _plan(Artifact.objects.filter(artifact_readable(grantee), pk=target.pk))
-    assert "Seq Scan" not in plan, plan
-    assert "Index Scan using icebox_artifact_pkey" in plan, plan
+    assert readable_artifact(user=grantee, artifact_id=target.pk).artifact == target
+    for plan in [_plan(Artifact.objects.filter(artifact_readable(grantee), pk=target.pk)), _lookup_plan(grantee, target.pk)]:
+        assert "Seq Scan" not in plan, plan
+        assert "Index Scan using icebox_artifact_pkey" in plan, plan
+
+
+def _lookup_plan(user, artifact_id) -> str:
+    """The plan of the statement readable_artifact sends (fixed text, not a queryset)."""
+    from icebox.selectors import readable_artifact
+
+    with CaptureQueriesContext(connection) as queries:
+        readable_artifact(user=user, artifact_id=artifact_id)
+    [sql] = [q["sql"] for q in queries.captured_queries]
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + sql)
+        return "\n".join(row[0] for row in cursor.fetchall())
 
 
 def test_the_readable_condition_holds_when_its_queryset_is_a_subquery(world, grantee):
