@@ -114,6 +114,19 @@ def test_column_types(folder, download, output_type, member):
     assert {column.name: column.dtype for column in table.columns} == TYPES[member]
 
 
+def test_the_sigma_epsilon_of_a_gmf_zip_is_a_table():
+    # Station-conditioned scenario (Puebla): the zip's sigma_epsilon has a header and no rows here.
+    export = export_of("scenario_case_21", "output-4-gmf_data-csv.zip", "gmf_data")
+    file = export.file("sigma_epsilon_1.csv")
+    assert engine_table.claims(file, export)
+    table = engine_table.read(file, export)
+    header, rows, _ = independent(file.data)
+    assert [c.name for c in table.columns] == header == ["event_id", "rlz_id", "sig_inter_PGA", "sig_inter_SA(0.1)", "eps_inter_PGA", "eps_inter_SA(0.1)"]
+    assert rows == [] and list(table.rows()) == []
+    assert table.metadata["output_type"] == "gmf_data"
+    assert not engine_table.claims(export.file("sitemesh_1.csv"), export)  # the site mesh has lon, lat
+
+
 def test_risk_by_event_keeps_big_rupture_ids_as_integers():
     export = export_of("event_based_risk_case_01", "output-23-risk_by_event_3.csv", "risk_by_event")
     [first, *_] = engine_table.read(export.files[0], export).rows()
