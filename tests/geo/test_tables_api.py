@@ -93,9 +93,9 @@ def test_rows_filtered_by_equality_and_paged(owner_client):
 def test_the_partition_indexes_the_filterable_columns_the_file_has(owner_client):
     artifact = upload_one(owner_client, EVENTS)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s AND indexname LIKE %s ORDER BY indexname", [f"geo_feature_{artifact['id']}", "%\\_f%"])
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s AND indexname ~ '_f[0-9]+$' ORDER BY indexname", [f"geo_feature_{artifact['id']}"])
         definitions = [row[0] for row in cursor.fetchall()]
-    assert [d.rsplit("(properties -> ", 1)[1] for d in definitions] == [f"'{c}'::text))" for c in ("event_id", "rlz_id", "rup_id", "ses_id", "year")]
+    assert [d.rsplit("(properties -> ", 1)[1] for d in definitions] == [f"'{c}'::text)))" for c in ("event_id", "rup_id", "rlz_id", "year", "ses_id")]
 
 
 @pytest.mark.parametrize(
@@ -154,6 +154,7 @@ def exposure_kind(monkeypatch):
 
         monkeypatch.setattr(kinds, "KINDS", (assets_kind, *kinds.KINDS))
         monkeypatch.setitem(kinds._BY_NAME, assets_kind.NAME, assets_kind)
+        monkeypatch.setattr(kinds, "ARTIFACT_TYPES", (*kinds.ARTIFACT_TYPES, assets_kind.NAME))
 
 
 def assets_by_id() -> dict[str, tuple[float, float]]:
