@@ -10,9 +10,11 @@ data, not code: the engine output type is kept in `metadata["output_type"]` (the
 for an import; the file name's stem for an upload), and the columns' types are read from the
 values (`dtype` per column: ints stay ints).
 
-Claimed: a CSV whose header has no coordinate column (lon/lat are the spatial kinds'), which is
-an engine file: named like an engine export (`<name>_<calc id>.csv`, optionally `output-N-`
-first), or opening with the engine's metadata row, or part of an export of one of OUTPUT_TYPES.
+Claimed: a CSV whose header has no coordinate column (lon/lat are the spatial kinds'; the lon/lat
+of a disaggregation file are bin centres, so those are tables), which is an engine file: in an
+engine output, one of OUTPUT_TYPES or a file with the engine's metadata row (not the job's own
+input files); in an upload, a file named like an engine export (`<name>_<calc id>.csv`,
+optionally `output-N-` first) or opening with the engine's metadata row.
 
 Column types come from one pass over the values at read(): a column is `int` when every cell is
 an integer in ASCII digits, `float` when every cell is a finite number, else `text`. Identifiers
@@ -34,7 +36,7 @@ import re
 from kinds.base import FLOAT, INT, TEXT, Column, Export, ExportFile, ParseError, Table
 
 NAME = "table"
-TITLE = "Engine tables (rows without coordinates)"
+TITLE = "Engine tables"
 OUTPUT_TYPES = (
     "realizations",
     "events",
@@ -94,6 +96,7 @@ _SITE_RE = re.compile(r"-(?P<site>[0-9]+)$")
 # A disaggregation file's name: its bins, then the site. Its lon/lat columns are bin centres, not
 # places of rows, so it is a table whatever its columns.
 _DISAGG_NAME_RE = re.compile(r"(?:output-[0-9]+-)?(?:Mag|Dist|Lon|Lat|Eps|TRT)(?:_(?:Mag|Dist|Lon|Lat|Eps|TRT))*-[0-9]+_[0-9]+\.csv")
+_NOT_RESULTS = frozenset({"input", "job"})
 _DISAGG_OUTPUTS = frozenset({"disagg-rlzs", "disagg-stats", "mean_disagg_by_src", "disagg_by_src"})
 # Values: a quoted string, a flat list (`mag_bin_edges=[5.0, 6.0]`, `tectonic_region_types=['Active Shallow Crust']`), or a bare word/number.
 _PAIR_RE = re.compile(
@@ -119,7 +122,11 @@ def claims(file: ExportFile, export: Export) -> bool:
             return False
         if _COORDINATES.intersection(header) and not _is_disagg(file.name, export):
             return False
-        return bool(metadata_row or _NAME_RE.fullmatch(_base_name(file.name)) or export.output_type in OUTPUT_TYPES)
+        if export.output_type is not None:
+            # An engine output: one of this kind's types, or a file the engine wrote its metadata row
+            # into; the CSVs of an `input` zip are the job's own files, not tables of results.
+            return export.output_type in OUTPUT_TYPES or (metadata_row and export.output_type not in _NOT_RESULTS)
+        return bool(metadata_row or _NAME_RE.fullmatch(_base_name(file.name)))
     except Exception:  # claims() never raises: a file it cannot look at is not its
         return False
 

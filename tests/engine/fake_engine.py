@@ -27,10 +27,12 @@ EXPORTS = {
     9: "calc2_output-9-hcurves-csv.zip",
     10: "calc2_output-10-hmaps-csv.zip",
     11: "calc2_output-11-hmaps-stats-csv.zip",
+    12: "calc2_output-12-realizations_2.csv",
     14: "calc2_output-14-uhs-csv.zip",
 }
-# CSV files inside those zips: 6 kinds (3 rlzs, mean, 2 quantiles) x 3 IMTs of curves, 6 maps, 3 map statistics, 6 spectra.
-EXPECTED_ARTIFACTS = 18 + 6 + 3 + 6
+# CSV files inside those zips: 6 kinds (3 rlzs, mean, 2 quantiles) x 3 IMTs of curves, 6 maps, 3 map
+# statistics, 6 spectra; and the realizations (a table).
+EXPECTED_ARTIFACTS = 18 + 6 + 3 + 6 + 1
 
 
 class Reply:
@@ -58,7 +60,9 @@ def _json(name: str) -> Reply:
 def export_reply(output_id: int) -> Reply:
     name = EXPORTS[output_id]
     data = (FIXTURES / name).read_bytes()
-    return Reply(200, data, {"Content-Type": "application/x-zip", "Content-Disposition": f"attachment; filename={name.split('_', 1)[1]}"})
+    # As the engine sends them: a zip of several files, or the one file as text/plain.
+    content_type = "application/x-zip" if name.endswith(".zip") else "text/plain"
+    return Reply(200, data, {"Content-Type": content_type, "Content-Disposition": f"attachment; filename={name.split('_', 1)[1]}"})
 
 
 class FakeEngine:

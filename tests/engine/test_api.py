@@ -6,6 +6,7 @@ from django_tasks_db.models import DBTaskResult
 from engine import services
 from engine.models import ImportJob
 from tests.engine.conftest import NOTHING, stored_counts
+from kinds import engine_table
 from tests.engine.fake_engine import CALC, EXPECTED_ARTIFACTS, FakeEngine
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +29,7 @@ def test_post_answers_202_with_a_queued_job_and_contacts_no_engine(owner_client,
     body = response.json()
     assert body["status"] == "queued" and body["calc_id"] == CALC and body["engine_url"] == fake_engine.url
     assert body["url"].endswith(f"/imports/{body['id']}") and response["Location"] == body["url"]
-    assert body["outputs"] == ["hcurves", "hmaps", "hmaps-stats", "uhs"]
+    assert body["outputs"] == ["hcurves", "hmaps", "hmaps-stats", "uhs", *engine_table.OUTPUT_TYPES]
     assert body["progress"] == {"outputs_done": 0, "outputs_total": 0, "bytes_done": 0, "bytes_total": 0}
     assert DBTaskResult.objects.get().args_kwargs == {"args": [body["id"]], "kwargs": {}}
     assert fake_engine.connections == 0  # the work happens in a worker
@@ -147,7 +148,7 @@ def test_imports_and_calculations_are_owner_scoped(owner_client, other_client, f
     assert "oqparam" not in calc
     detail = owner_client.get(f"/calculations/{calc['id']}").json()
     assert detail["oqparam"]["poes"] == [0.002105]
-    assert {a["output_type"] for a in detail["artifacts"]} == {"hcurves", "hmaps", "hmaps-stats", "uhs"}
+    assert {a["output_type"] for a in detail["artifacts"]} == {"hcurves", "hmaps", "hmaps-stats", "uhs", "realizations"}
     assert other_client.get("/calculations").json()["results"] == []
     assert other_client.get(f"/calculations/{calc['id']}").status_code == 404
 
