@@ -1,0 +1,314 @@
+"""Engine CSVs whose columns are found by header name: the metadata row, the header, typed rows.
+
+The spatial kinds (gmf, site_mesh, avg_gmf, site_model, ruptures, exposure, avg_losses, damages,
+loss_maps) share one grammar: an optional `#,,,"key=value, ..."` metadata row, a header row, then
+data rows whose cells are read by the type their column has. The engine moves columns around
+between runs of the same job (api.md 5.6: site_model), so nothing here depends on positions: a kind
+names the columns it needs and the dtype of each, and `HeaderRow.index()` finds them.
+
+`typed_rows()` is the row loop every one of those kinds runs. A GMF export can have millions of
+rows, so it keeps to one C-level pass per row (csv, map(call, converters, row), one sum for
+finiteness) and goes back over a row cell by cell only once it is known to be bad.
+
+Pure Python and stdlib only, like the rest of the package.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import io
+import math
+import re
+from dataclasses import dataclass
+from operator import call, itemgetter
+from typing import Callable, Iterator
+
+from kinds.base import BOOL, FLOAT, INT, TEXT, ExportFile, ParseError
+
+__all__ = ["HeaderRow", "file_metadata", "inferred_dtypes", "name_matcher", "read_header", "require_rows", "typed_rows"]
+
+_BOM = b"\xef\xbb\xbf"
+_NON_SPACE = re.compile(rb"\S")
+# key=value pairs of the metadata cell: values as Python repr() writes them, or bare numbers.
+# Linear-time on purpose (no two quantifiers that can take the same characters): the cell comes from uploads.
+_PAIR_RE = re.compile(r"""\s*(?P<key>[A-Za-z_]\w*)\s*=(?P<value>\s*'(?:[^'\\]|\\.)*'\s*|\s*"(?:[^"\\]|\\.)*"\s*|[^,'"]*)(?:,|$)""")
+_ENGINE_RE = re.compile(r"OpenQuake engine (\S+)")
+_CALC_ID_RE = re.compile(r"_(?P<calc_id>[0-9]+)\.csv\Z")
+_MAX_COLUMN_NAME = 200
+
+
+def name_matcher(pattern: str) -> Callable[[str], re.Match | None]:
+    """fullmatch of an engine file name: `pattern` with the calc-id suffix, optionally behind a
+    single-file download's `output-<id>-` prefix (`output-39-site_model_6.csv`)."""
+    return re.compile(rf"(?:output-[0-9]+-)?(?:{pattern})_(?P<calc_id>[0-9]+)\.csv").fullmatch
+
+
+@dataclass(frozen=True)
+class HeaderRow:
+    """What comes before the data rows of one engine CSV."""
+
+    file: ExportFile
+    pairs: dict  # the metadata row's key=value pairs, values as the engine wrote them
+    cells: list  # the header row, exactly as written
+    line: int  # the header's 1-based physical line number
+    body_offset: int  # where the data rows start in file.data
+
+    def error(self, message: str, line: int | None = None) -> ParseError:
+        return ParseError(message, file_name=self.file.error_name, line=self.line if line is None else line)
+
+    def index(self, name: str, required: bool = True) -> int | None:
+        """The position of column `name` (ParseError naming it if required and absent)."""
+        try:
+            return self.cells.index(name)
+        except ValueError:
+            if required:
+                raise self.error(f"no {name!r} column (the columns are {', '.join(self.cells)})") from None
+            return None
+
+
+def read_header(file: ExportFile) -> HeaderRow:
+    """Checks the bytes are CSV text and reads the metadata row (if any) and the header row."""
+    data = file.data
+
+    def error(message: str, line: int) -> ParseError:
+        return ParseError(message, file_name=file.error_name, line=line)
+
+    start = len(_BOM) if data.startswith(_BOM) else 0
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise error("not a CSV text file (it contains NUL bytes)", data.count(b"\n", 0, nul) + 1)
+    if not _NON_SPACE.search(data, start):
+        raise error("empty file", 1)
+    reader, buffer = _reader(data, start)
+
+    def next_row() -> list | None:
+        try:
+            return next(reader, None)
+        except UnicodeDecodeError as exc:
+            raise error(_utf8_message(exc), reader.line_num + 1) from None
+        except csv.Error as exc:
+            raise error(_csv_message(exc), reader.line_num) from None
+
+    first = next_row()
+    pairs: dict = {}
+    if first and first[0] == "#":
+        pairs = _metadata_pairs(first, lambda message: error(message, 1))
+        header = next_row()
+        if header is None:
+            raise error("no header row after the metadata row", reader.line_num + 1)
+    else:
+        header = first
+    line = reader.line_num
+    if not header:
+        raise error("blank line where the header row should be", line)
+    seen = set()
+    for cell in header:
+        if not cell.strip():
+            raise error("empty column name in the header row", line)
+        if len(cell) > _MAX_COLUMN_NAME:
+            raise error(f"column name of {len(cell)} characters: {cell[:40]!r}...", line)
+        if cell in seen:
+            raise error(f"duplicate column {cell!r}", line)
+        seen.add(cell)
+    return HeaderRow(file, pairs, header, line, buffer.tell())
+
+
+def file_metadata(header: HeaderRow) -> dict:
+    """The artifact's metadata: every pair of the metadata row, engine_version, and the calc id of the file name.
+
+    The engine writes different keys in different files (investigation_time, risk_investigation_time,
+    ses_per_logic_tree_path, kind, ...), so all of them are kept; the ones other code relies on are
+    checked for their type.
+    """
+    pairs = header.pairs
+    metadata = dict(pairs)
+    for key in ("generated_by", "start_date", "kind"):
+        if key in pairs and (not isinstance(pairs[key], str) or not pairs[key]):
+            raise header.error(f"metadata {key}={pairs[key]!r} is not a text", 1)
+    if "checksum" in pairs and not isinstance(pairs["checksum"], int):
+        raise header.error(f"metadata checksum={pairs['checksum']!r} is not an integer", 1)
+    for key in ("investigation_time", "risk_investigation_time"):
+        if key in pairs:
+            value = pairs[key]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+                raise header.error(f"metadata {key}={value!r} is not a positive number of years", 1)
+            metadata[key] = float(value)
+    if "generated_by" in metadata and (match := _ENGINE_RE.fullmatch(metadata["generated_by"])):
+        metadata["engine_version"] = match[1]
+    if match := _CALC_ID_RE.search(header.file.name):
+        metadata["calc_id"] = int(match["calc_id"])
+    return metadata
+
+
+_CONVERT = {FLOAT: float, INT: int, TEXT: str}
+_DTYPE_WORDS = {FLOAT: "a number", INT: "an integer"}
+
+
+def typed_rows(header: HeaderRow, dtypes: list, *, lon: int | None = None, lat: int | None = None,
+               required: tuple = (), place: Callable | None = None) -> Callable[[], Iterator]:
+    """The rows() of a table whose cell i reads as dtypes[i].
+
+    With `lon`/`lat` (column positions), each row's geometry is that point and the two cells are
+    left out of the values; with `place(values, line)`, the geometry is what it returns (a GMF
+    row's site, looked up in the mesh) and every cell is a value. `required` are positions of
+    text cells that must not be empty (ids).
+    """
+    width = len(dtypes)
+    if width != len(header.cells):
+        raise ValueError("one dtype per header cell")
+    if BOOL in dtypes:
+        raise ValueError("no engine CSV of these kinds has boolean cells")
+    converters = [_CONVERT[dtype] for dtype in dtypes]
+    float_positions = [i for i, dtype in enumerate(dtypes) if dtype == FLOAT]
+    floats = _getter(float_positions)
+    keep = _getter([i for i in range(width) if i not in (lon, lat)]) if lon is not None else None
+    data, offset, before = header.file.data, header.body_offset, header.line
+    isfinite = math.isfinite
+
+    def bad_row(row: list, line: int) -> ParseError | None:
+        """Names the first bad cell of a row the fast path rejected (None if it was a false alarm)."""
+        for name, dtype, cell in zip(header.cells, dtypes, row):
+            if dtype == TEXT:
+                continue
+            if not cell.strip():
+                return header.error(f"empty value in column {name!r}", line)
+            try:
+                value = _CONVERT[dtype](cell)
+            except ValueError:
+                return header.error(f"column {name!r}: {cell!r} is not {_DTYPE_WORDS[dtype]}", line)
+            if dtype == FLOAT and not isfinite(value):
+                return header.error(f"column {name!r}: {cell!r} is not a finite number", line)
+        return None
+
+    def rows() -> Iterator:
+        reader, _ = _reader(data, offset)
+        try:
+            for row in reader:
+                if len(row) != width:
+                    if not row:
+                        continue  # a blank line carries no row
+                    raise header.error(f"expected {width} values, found {len(row)}", before + reader.line_num)
+                try:
+                    values = tuple(map(call, converters, row))
+                except ValueError:
+                    raise bad_row(row, before + reader.line_num) from None
+                # One sum tells whether every number is finite (nan and inf propagate); a false
+                # alarm from two huge finite values overflowing is cleared by bad_row.
+                if float_positions and not isfinite(sum(floats(values))):
+                    error = bad_row(row, before + reader.line_num)
+                    if error:
+                        raise error
+                for position in required:
+                    if not values[position].strip():
+                        raise header.error(f"empty {header.cells[position]!r}", before + reader.line_num)
+                if place is not None:
+                    yield place(values, before + reader.line_num), values
+                elif keep is not None:
+                    x = values[lon]
+                    y = values[lat]
+                    if not (-180.0 <= x <= 180.0 and -90.0 <= y <= 90.0):
+                        raise header.error(f"lon {x:g}, lat {y:g} is not a point on the globe", before + reader.line_num)
+                    yield (x, y), keep(values)
+                else:
+                    yield None, values
+        except UnicodeDecodeError as exc:
+            raise header.error(_utf8_message(exc), before + reader.line_num + 1) from None
+        except csv.Error as exc:
+            raise header.error(_csv_message(exc), before + reader.line_num) from None
+
+    return rows
+
+
+def inferred_dtypes(header: HeaderRow, positions: list) -> dict:
+    """{position: FLOAT or TEXT} for columns no kind knows: FLOAT if every cell of it is a finite number.
+
+    For the small files only (site models, exposures): it reads the whole file once more.
+    """
+    numeric = set(positions)
+    if not numeric:
+        return {}
+    reader, _ = _reader(header.file.data, header.body_offset)
+    try:
+        for row in reader:
+            for position in list(numeric):
+                if position < len(row):
+                    try:
+                        if not math.isfinite(float(row[position])):
+                            numeric.discard(position)
+                    except ValueError:
+                        numeric.discard(position)
+            if not numeric:
+                break
+    except (UnicodeDecodeError, csv.Error):
+        pass  # typed_rows reports it, with its line
+    return {position: FLOAT if position in numeric else TEXT for position in positions}
+
+
+def require_rows(header: HeaderRow) -> None:
+    """ParseError if nothing but blank lines follows the header."""
+    if not _NON_SPACE.search(header.file.data, header.body_offset):
+        raise header.error("no data rows", header.line + 1)
+
+
+def _getter(positions: list) -> Callable[[tuple], tuple]:
+    # itemgetter of one position returns the item, not a 1-tuple; of none it is not defined.
+    if not positions:
+        return lambda values: ()
+    if len(positions) == 1:
+        (position,) = positions
+        return lambda values: (values[position],)
+    return itemgetter(*positions)
+
+
+def _metadata_pairs(row: list, error) -> dict:
+    """The key=value pairs of the engine's metadata row: '#', empty cells, then one quoted cell."""
+    if len(row) == 1:
+        return {}
+    if any(cell.strip() for cell in row[1:-1]):
+        raise error('unexpected values in the metadata row (expected "#", empty cells, then key=value pairs)')
+    text = row[-1]
+    end = len(text.rstrip())
+    pairs = {}
+    position = 0
+    while position < end:
+        match = _PAIR_RE.match(text, position)
+        if not match or match.end() == position:
+            raise error(f"cannot read the metadata row from {text[position:position + 40].strip()!r}")
+        key, raw = match["key"], match["value"].strip()
+        if key in pairs:
+            raise error(f"metadata key {key!r} given twice")
+        pairs[key] = _metadata_value(raw)
+        position = match.end()
+    return pairs
+
+
+def _metadata_value(raw: str):
+    if raw[:1] in ('"', "'"):
+        # The engine writes repr() of its strings; literal_eval is the exact inverse and the
+        # regex has already limited raw to a single string literal, so nothing is executed.
+        return ast.literal_eval(raw)
+    for convert in (int, float):
+        try:
+            return convert(raw)
+        except ValueError:
+            pass
+    return raw
+
+
+def _reader(data: bytes, start: int):
+    """A csv reader over data[start:], and the buffer under it (its tell() is where the reader stopped)."""
+    buffer = io.BytesIO(data)
+    buffer.seek(start)
+    # Decoded line by line so a bad UTF-8 byte is reported on its own line.
+    return csv.reader(map(bytes.decode, buffer), strict=True), buffer
+
+
+def _csv_message(exc: csv.Error) -> str:
+    if "new-line character" in str(exc):
+        return "malformed CSV: a carriage return inside a field (lines must end with \\n or \\r\\n)"
+    return f"malformed CSV: {exc}"
+
+
+def _utf8_message(exc: UnicodeDecodeError) -> str:
+    return f"not valid UTF-8 (byte 0x{exc.object[exc.start]:02x} at column {exc.start + 1})"
