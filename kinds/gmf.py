@@ -40,7 +40,7 @@ def read(file: ExportFile, export: Export) -> Table:
         raise header.error("a GMF file has one site column, custom_site_id or site_id"
                            + ("; this one has both" if site_columns else ""))
     (site_name,) = site_columns
-    event = header.index("event_id")
+    header.index("event_id")  # required
     columns = []
     for cell in header.cells:
         if cell == "event_id":
@@ -63,18 +63,10 @@ def read(file: ExportFile, export: Export) -> Table:
     site = header.index(site_name)
     dtypes = [column.dtype for column in columns]
 
-    def rows():
-        _, points = site_mesh.site_points(mesh)
-        get = points.get
+    def missing(value, line: int) -> ParseError:
+        return header.error(f"{site_name} {value!r} is not in the site mesh {mesh.name}", line)
 
-        def place(values: tuple, line: int) -> tuple:
-            point = get(values[site])
-            if point is None:
-                raise header.error(f"{site_name} {values[site]!r} is not in the site mesh {mesh.name}", line)
-            return point
-
-        return typed_rows(header, dtypes, place=place)()
-
+    rows = typed_rows(header, dtypes, site=site, points=lambda: site_mesh.site_points(mesh)[1], missing=missing)
     metadata = file_metadata(header)
     metadata["site_mesh"] = mesh.name
     return Table(file.name, NAME, metadata, columns, GEOMETRY, data=file.data, _rows=rows)

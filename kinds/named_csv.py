@@ -146,13 +146,17 @@ _DTYPE_WORDS = {FLOAT: "a number", INT: "an integer"}
 
 
 def typed_rows(header: HeaderRow, dtypes: list, *, lon: int | None = None, lat: int | None = None,
-               required: tuple = (), place: Callable | None = None) -> Callable[[], Iterator]:
+               required: tuple = (), place: Callable | None = None,
+               site: int | None = None, points: Callable[[], dict] | None = None,
+               missing: Callable | None = None) -> Callable[[], Iterator]:
     """The rows() of a table whose cell i reads as dtypes[i].
 
     With `lon`/`lat` (column positions), each row's geometry is that point and the two cells are
-    left out of the values; with `place(values, line)`, the geometry is what it returns (a GMF
-    row's site, looked up in the mesh) and every cell is a value. `required` are positions of
-    text cells that must not be empty (ids).
+    left out of the values. With `site` and `points`, the geometry is points()[value of cell
+    `site`] (a GMF row's site in its mesh; `points` is called once per rows() call) and a value
+    not in it raises missing(value, line). With `place(values, line)`, the geometry is what it
+    returns. In the last two cases every cell is a value. `required` are positions of text cells
+    that must not be empty (ids).
     """
     width = len(dtypes)
     if width != len(header.cells):
@@ -183,6 +187,7 @@ def typed_rows(header: HeaderRow, dtypes: list, *, lon: int | None = None, lat: 
 
     def rows() -> Iterator:
         reader, _ = _reader(data, offset)
+        get = points().get if points is not None else None
         try:
             for row in reader:
                 if len(row) != width:
@@ -202,7 +207,13 @@ def typed_rows(header: HeaderRow, dtypes: list, *, lon: int | None = None, lat: 
                 for position in required:
                     if not values[position].strip():
                         raise header.error(f"empty {header.cells[position]!r}", before + reader.line_num)
-                if place is not None:
+                if get is not None:
+                    # Inline, not a callback: this runs once per (event, site) of a GMF.
+                    point = get(values[site])
+                    if point is None:
+                        raise missing(values[site], before + reader.line_num)
+                    yield point, values
+                elif place is not None:
                     yield place(values, before + reader.line_num), values
                 elif keep is not None:
                     x = values[lon]
