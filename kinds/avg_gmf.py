@@ -36,17 +36,14 @@ def read(file: ExportFile, export: Export) -> Table:
     lon, lat = header.index("lon"), header.index("lat")
     columns, dtypes, required = [], [], []
     for position, cell in enumerate(header.cells):
+        dtype = SITE_ID_COLUMNS.get(cell, FLOAT)
+        dtypes.append(dtype)
         if cell in SITE_ID_COLUMNS:
-            dtype = SITE_ID_COLUMNS[cell]
             columns.append(Column(cell, "site_id", dtype=dtype))
             if dtype == TEXT:
                 required.append(position)
-        elif position in (lon, lat):
-            dtype = FLOAT
-        else:
-            dtype = FLOAT
+        elif position not in (lon, lat):
             columns.append(Column(cell, "gmv", imt=cell))
-        dtypes.append(dtype)
     if not any(column.quantity == "gmv" for column in columns):
         raise header.error(f"no IMT column after lon, lat (the columns are {', '.join(header.cells)})")
     rows = typed_rows(header, dtypes, lon=lon, lat=lat, required=tuple(required))
