@@ -26,20 +26,22 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils import timezone
 
+import kinds
+
 from engine.client import Download, EngineClient
 from engine.exceptions import CalcNotComplete, EngineFailure, ImportForbidden
 from engine.models import Calculation, ImportedOutput, ImportJob, ImportStatus
 from engine.servers import EngineServerConfig, match_engine_url, parse_import_target
 from engine.timestamps import parse_engine_time
-from geo.parsers import ParseError, read_upload
 from icebox.exceptions import IceboxError, InvalidParameter
 from icebox.services import artifact_create
 from icebox.tempfiles import locked_directory
+from kinds.base import ParseError
 
 log = logging.getLogger(__name__)
 
-# The engine output types whose CSV exports geo.parsers reads.
-PARSED_OUTPUTS = ("hcurves", "hmaps", "hmaps-stats", "uhs")
+# The engine output types whose CSV exports a kind parses.
+PARSED_OUTPUTS = kinds.parsed_output_types()
 # `shared` is a complete calc its owner made visible to others.
 COMPLETE_STATUSES = ("complete", "shared")
 # Session-level advisory locks held by the worker running a job: key = namespace + job id.
@@ -214,7 +216,9 @@ def _store(job: ImportJob, server: EngineServerConfig, calc: dict, wanted: list[
 
 
 def _store_output(job, server, calculation: Calculation, output: dict, download: Download) -> list:
-    tables = read_upload(download.file_name, download.path.read_bytes(), max_uncompressed=settings.ICEBOX_MAX_UNCOMPRESSED_BYTES)
+    tables = kinds.read_export(
+        download.file_name, download.path.read_bytes(), output_type=output["type"], max_uncompressed=settings.ICEBOX_MAX_UNCOMPRESSED_BYTES
+    )
     artifacts = []
     for table in tables:
         source = {

@@ -11,6 +11,7 @@ partition is dropped afterwards, when no read holds the table (`drop_orphan_part
 from __future__ import annotations
 
 import json
+import re
 import struct
 from dataclasses import dataclass
 from typing import Iterable, Iterator
@@ -21,7 +22,7 @@ from django.db import OperationalError, connection, transaction
 from psycopg2.errors import LockNotAvailable
 
 from geo.models import Feature
-from geo.parsers import Table
+from kinds.base import BOOL, FLOAT, INT, TEXT, ParseError, Shape, Table
 
 # Little-endian EWKB header of a 2D Point carrying SRID 4326 (type 1 | the SRID flag 0x20000000).
 _POINT_EWKB_HEADER = struct.pack("<BII", 1, 0x20000001, 4326).hex()
@@ -50,11 +51,14 @@ def load_features(*, artifact_id: int, table: Table) -> LoadResult:
         reader = _CopyReader(_copy_lines(artifact_id, table, stats))
         try:
             cursor.cursor.copy_expert(f"COPY {part} (artifact_id, idx, geom, properties) FROM STDIN", reader, size=1 << 16)
-        except psycopg2.Error:
+        except psycopg2.Error as exc:
             # psycopg2 reports an exception raised by read() as a cancelled COPY; the parser's
             # error (file, line, problem) is the one the user needs.
             if reader.error is not None:
                 raise reader.error from None
+            refused = _refused_geometry(exc, table.file_name)
+            if refused is not None:
+                raise refused from None
             raise
         # Same definitions as the parent's indexes, so that ATTACH adopts them instead of building new ones.
         cursor.execute(f"ALTER TABLE {part} ADD PRIMARY KEY (artifact_id, idx)")
@@ -64,6 +68,19 @@ def load_features(*, artifact_id: int, table: Table) -> LoadResult:
         cursor.execute(f"ALTER TABLE {qn('geo_feature')} ATTACH PARTITION {part} FOR VALUES IN (%s)", [artifact_id])
         cursor.execute(f"ANALYZE {part}")
     return LoadResult(count=stats.count, bbox=stats.bbox())
+
+
+_COPY_LINE_RE = re.compile(r"COPY \S+, line ([0-9]+), column geom")
+
+
+def _refused_geometry(exc: psycopg2.Error, file_name: str) -> ParseError | None:
+    """PostGIS's refusal of a kind's Shape (an unclosed ring, too few points) as the file's error."""
+    diag = getattr(exc, "diag", None)
+    match = _COPY_LINE_RE.search(getattr(diag, "context", None) or "")
+    if not match:
+        return None
+    message = (getattr(diag, "message_primary", None) or "invalid geometry").strip()
+    return ParseError(f"row {int(match[1]) - 1}: PostGIS refused the geometry: {message}", file_name=file_name)
 
 
 def drop_partition(*, artifact_id: int, lock_timeout_ms: int) -> bool:
@@ -127,42 +144,107 @@ class _Stats:
         self.count = 0
         self.minlon = self.minlat = float("inf")
         self.maxlon = self.maxlat = float("-inf")
+        self.has_bbox = False
 
     def bbox(self) -> list[float] | None:
-        return [self.minlon, self.minlat, self.maxlon, self.maxlat] if self.count else None
+        # Rows without geometry (tables) have no extent.
+        return [self.minlon, self.minlat, self.maxlon, self.maxlat] if self.has_bbox else None
 
 
 def _copy_lines(artifact_id: int, table: Table, stats: _Stats) -> Iterator[str]:
-    """COPY text-format lines: artifact_id, idx, EWKB hex point, properties JSON."""
+    """COPY text-format lines: artifact_id, idx, geometry (EWKB hex, EWKT, or \\N), properties JSON."""
     keys = [json.dumps(column.name) + ":" for column in table.columns]
-    text_columns = [column.is_text for column in table.columns]
-    has_text = any(text_columns)
     # repr() of a float is the shortest text that reads back as the same double: the file's value.
-    formats = [_json_text if is_text else repr for is_text in text_columns]
+    formats = [_FORMATS[column.dtype] for column in table.columns]
+    has_text = any(column.dtype == TEXT for column in table.columns)
     prefix = f"{int(artifact_id)}\t"
     minlon = minlat = float("inf")
     maxlon = maxlat = float("-inf")
     idx = -1
-    for idx, (lon, lat, values) in enumerate(table.rows()):
-        if lon < minlon:
-            minlon = lon
-        if lon > maxlon:
-            maxlon = lon
-        if lat < minlat:
-            minlat = lat
-        if lat > maxlat:
-            maxlat = lat
-        props = "{" + ",".join([k + f(v) for k, f, v in zip(keys, formats, values)]) + "}"
-        if has_text:
-            # COPY's text format reads backslashes as escapes; JSON escapes must survive it.
-            props = props.replace("\\", "\\\\")
-        yield f"{prefix}{idx}\t{_POINT_EWKB_HEADER}{_pack_xy(lon, lat).hex()}\t{props}\n"
+    if table.geometry == "point":
+        # The fast path, a million sites per map: every row's geometry is a (lon, lat) tuple.
+        for idx, ((lon, lat), values) in enumerate(table.rows()):
+            if lon < minlon:
+                minlon = lon
+            if lon > maxlon:
+                maxlon = lon
+            if lat < minlat:
+                minlat = lat
+            if lat > maxlat:
+                maxlat = lat
+            props = "{" + ",".join([k + f(v) for k, f, v in zip(keys, formats, values)]) + "}"
+            if has_text:
+                # COPY's text format reads backslashes as escapes; JSON escapes must survive it.
+                props = props.replace("\\", "\\\\")
+            yield f"{prefix}{idx}\t{_POINT_EWKB_HEADER}{_pack_xy(lon, lat).hex()}\t{props}\n"
+    else:
+        for idx, (geom, values) in enumerate(table.rows()):
+            props = "{" + ",".join([k + f(v) for k, f, v in zip(keys, formats, values)]) + "}"
+            if has_text:
+                props = props.replace("\\", "\\\\")
+            if geom is None:
+                text = "\\N"
+            elif type(geom) is tuple:
+                lon, lat = geom
+                box = (lon, lat, lon, lat)
+                text = f"{_POINT_EWKB_HEADER}{_pack_xy(lon, lat).hex()}"
+            else:
+                text, box = _shape_ewkt(geom, idx, table.file_name)
+            if geom is not None:
+                minlon, minlat = min(minlon, box[0]), min(minlat, box[1])
+                maxlon, maxlat = max(maxlon, box[2]), max(maxlat, box[3])
+            yield f"{prefix}{idx}\t{text}\t{props}\n"
     stats.count = idx + 1
     stats.minlon, stats.minlat, stats.maxlon, stats.maxlat = minlon, minlat, maxlon, maxlat
+    stats.has_bbox = minlon <= maxlon
 
 
-def _json_text(value: str) -> str:
-    return json.dumps(value)
+def _json_text(value) -> str:
+    return "null" if value is None else json.dumps(value)
+
+
+def _json_int(value) -> str:
+    return "null" if value is None else str(int(value))
+
+
+def _json_bool(value) -> str:
+    return "null" if value is None else ("true" if value else "false")
+
+
+# How a value of each Column.dtype is written into the row's JSON properties. Floats go through
+# the builtin repr (no Python call of ours per cell: the map fast path), so they cannot be None.
+_FORMATS = {FLOAT: repr, INT: _json_int, TEXT: _json_text, BOOL: _json_bool}
+
+_SHAPE_TYPES = {"MultiPoint": 1, "LineString": 1, "MultiLineString": 2, "Polygon": 2, "MultiPolygon": 3}
+
+
+def _shape_ewkt(shape: Shape, idx: int, file_name: str) -> tuple[str, tuple[float, float, float, float]]:
+    """EWKT of a Shape, 2D (a depth belongs in the properties), and its bounding box.
+
+    PostGIS parses it on COPY and refuses a malformed one; the row's index names it in the error.
+    """
+    depth = _SHAPE_TYPES.get(shape.type) if isinstance(shape, Shape) else None
+    if depth is None:
+        raise ParseError(f"row {idx}: geometry {getattr(shape, 'type', type(shape).__name__)!r} is not one of {', '.join(_SHAPE_TYPES)}", file_name=file_name)
+    xs: list[float] = []
+    ys: list[float] = []
+
+    def ring(points) -> str:
+        parts = []
+        for point in points:
+            x, y = float(point[0]), float(point[1])
+            xs.append(x)
+            ys.append(y)
+            parts.append(f"{x!r} {y!r}")
+        return "(" + ",".join(parts) + ")"
+
+    def nest(level, value) -> str:
+        return ring(value) if level == 1 else "(" + ",".join(nest(level - 1, item) for item in value) + ")"
+
+    body = nest(depth, shape.coordinates)
+    if not xs:
+        raise ParseError(f"row {idx}: empty {shape.type}", file_name=file_name)
+    return f"SRID=4326;{shape.type.upper()}{body}", (min(xs), min(ys), max(xs), max(ys))
 
 
 class _CopyReader:

@@ -21,7 +21,8 @@ class Feature(models.Model):
     artifact = models.ForeignKey("icebox.Artifact", on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
     # The site's row index in the original file (0 = first data row).
     idx = models.IntegerField()
-    geom = models.GeometryField(srid=4326)
+    # NULL for a row of a table without coordinates (realizations, events, ...).
+    geom = models.GeometryField(srid=4326, null=True)
     # Every data column under its original header name, with the file's value.
     properties = models.JSONField()
 

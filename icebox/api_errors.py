@@ -16,9 +16,9 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 from engine.exceptions import EngineFailure, ImportForbidden
-from geo.parsers import ParseError
 from icebox.authentication import BasicAuthenticationFailed
 from icebox.exceptions import InvalidFile, InvalidParameter, InvalidPropertyName, NotFound, ReadOnly
+from kinds.base import ParseError
 
 log = logging.getLogger(__name__)
 

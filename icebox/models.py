@@ -2,11 +2,11 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
+import kinds
 
-class ArtifactType(models.TextChoices):
-    HAZARD_CURVE = "hazard_curve", "Hazard curves"
-    HAZARD_MAP = "hazard_map", "Hazard map"
-    UHS = "uhs", "Uniform hazard spectra"
+# Derived from the kind registry (kinds/__init__.py); the column itself has no choices, so that
+# adding a kind needs no migration.
+ArtifactType = models.TextChoices("ArtifactType", [(name.upper(), (name, kinds.title(name))) for name in kinds.ARTIFACT_TYPES])
 
 
 class Artifact(models.Model):
@@ -18,7 +18,7 @@ class Artifact(models.Model):
 
     # PROTECT: removing a user must never silently remove the results they stored.
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="artifacts")
-    artifact_type = models.CharField(max_length=32, choices=ArtifactType.choices)
+    artifact_type = models.CharField(max_length=32)  # a kind's NAME (kinds.ARTIFACT_TYPES)
     name = models.CharField(max_length=255)
     file_name = models.CharField(max_length=255)
     content_type = models.CharField(max_length=100)
@@ -38,6 +38,9 @@ class Artifact(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.artifact_type}, #{self.pk})"
+
+    def get_artifact_type_display(self) -> str:
+        return kinds.title(self.artifact_type)
 
 
 class ArtifactFile(models.Model):

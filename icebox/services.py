@@ -9,23 +9,27 @@ from pathlib import PurePath
 from django.conf import settings
 from django.db import transaction
 
+import kinds
 from geo.loading import drop_partition, load_features
-from geo.parsers import Table, read_upload
 from icebox.exceptions import InvalidFile, InvalidParameter
 from icebox.models import Artifact, ArtifactFile
+from kinds.base import Table
 
-CSV_CONTENT_TYPE = "text/csv"
 # Artifact.name and Artifact.file_name are varchar(255).
 MAX_NAME_CHARS = 255
 
 
 def artifact_upload(*, owner, file_name: str, data: bytes, name: str | None = None) -> list[Artifact]:
-    """Parse an engine CSV, or a zip of them, and store one artifact per CSV for `owner`."""
+    """Parse an engine CSV, or a zip of them, and store one artifact per CSV for `owner`.
+
+    Every file must be one a kind reads (kinds.read_export refuses the rest, naming what is
+    accepted): uploads are for engine files Icebox parses; imports keep raw files too.
+    """
     if len(data) > settings.ICEBOX_MAX_UPLOAD_BYTES:
         raise InvalidFile(f"{file_name}: {len(data)} bytes is over the upload limit of {settings.ICEBOX_MAX_UPLOAD_BYTES} bytes")
     _check_name(name)
     _check_file_name(file_name)
-    tables = read_upload(file_name, data, max_uncompressed=settings.ICEBOX_MAX_UNCOMPRESSED_BYTES)
+    tables = kinds.read_export(file_name, data, max_uncompressed=settings.ICEBOX_MAX_UNCOMPRESSED_BYTES)
     if name is not None and len(tables) != 1:
         raise InvalidParameter(f"name can only be given for a single CSV; {file_name} holds {len(tables)} files")
     with transaction.atomic():
@@ -34,6 +38,8 @@ def artifact_upload(*, owner, file_name: str, data: bytes, name: str | None = No
 
 def artifact_create(*, owner, table: Table, name: str | None = None, metadata: dict | None = None) -> Artifact:
     """Store one parsed table: the artifact row, its bytes and its features, in one transaction."""
+    if table.artifact_type not in kinds.ARTIFACT_TYPES:
+        raise ValueError(f"{table.artifact_type!r} is not a kind of the registry")  # a kind's bug, not the user's
     _check_name(name)
     _check_file_name(table.file_name)
     with transaction.atomic():
@@ -42,7 +48,7 @@ def artifact_create(*, owner, table: Table, name: str | None = None, metadata: d
             artifact_type=table.artifact_type,
             name=name or PurePath(table.file_name).stem,
             file_name=table.file_name,
-            content_type=CSV_CONTENT_TYPE,
+            content_type=table.content_type,
             size=len(table.data),
             sha256=hashlib.sha256(table.data).hexdigest(),
             metadata={**table.metadata, **(metadata or {}), "columns": [c.as_dict() for c in table.columns]},

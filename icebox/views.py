@@ -13,6 +13,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+import kinds
 from geo.params import column_names, parse_bbox, parse_properties, parse_region, parse_tile
 from geo.selectors import artifact_features, feature_collection_chunks
 from icebox import selectors, services
@@ -39,7 +40,7 @@ class ArtifactListView(generics.GenericAPIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("artifact_type", str, enum=["hazard_curve", "hazard_map", "uhs"]),
+            OpenApiParameter("artifact_type", str, enum=list(kinds.ARTIFACT_TYPES)),
             OpenApiParameter("calculation", {"type": "integer", "format": "int64", "minimum": 1}, description="only the artifacts imported from this calculation (GET /calculations)"),
             SHARED_PARAMETER,
         ],

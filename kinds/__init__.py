@@ -1,1 +1,221 @@
-"""The artifact-kind registry: one module per kind (see kinds/base.py for the contract)."""
+"""The artifact-kind registry: one module per kind (see kinds/base.py for the contract).
+
+Adding a kind is one step: write its module and list it in KINDS, before the kinds it must take
+precedence over (claims are tried in this order; the first that is true wins). Everything else
+is derived from this tuple: the artifact types and their titles, the OpenAPI enum, which engine
+output types an import parses, what an upload accepts.
+
+`read_export` is the one entry point for bytes: an upload (output_type None) or one engine
+output's download. A zip is opened here, with every bound a zip from a user needs (entries,
+declared and actual sizes, encryption, duplicate names, macOS shadows); each file in it, or the
+single file, goes to the kind that claims it. No Django import in this package.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import zipfile
+import zlib
+
+from kinds import engine_csv, hazard_curve, hazard_map, raw_file, uhs
+from kinds.base import Export, ExportFile, ParseError, Table
+from kinds.engine_csv import base_name
+
+__all__ = [
+    "ARTIFACT_TYPES",
+    "KINDS",
+    "ParseError",
+    "artifact_type_choices",
+    "kind_for",
+    "kind_named",
+    "open_export",
+    "parsed_output_types",
+    "read_export",
+    "read_file",
+    "title",
+]
+
+# Order matters: claims are tried first to last; raw_file, which claims any engine file, is last.
+KINDS = (hazard_curve, hazard_map, uhs, raw_file)
+RAW = raw_file
+
+_BY_NAME = {kind.NAME: kind for kind in KINDS}
+if len(_BY_NAME) != len(KINDS):
+    raise ImportError("two kinds share a NAME")
+
+# Every artifact_type there can be, in registry order: the API's enum and filter.
+ARTIFACT_TYPES: tuple[str, ...] = tuple(kind.NAME for kind in KINDS)
+MAX_MEMBERS = 1000
+_CHUNK = 1 << 16
+
+
+def kind_named(name: str):
+    """The kind module of an artifact type (KeyError if there is none)."""
+    return _BY_NAME[name]
+
+
+def title(artifact_type: str) -> str:
+    kind = _BY_NAME.get(artifact_type)
+    return kind.TITLE if kind else artifact_type
+
+
+def artifact_type_choices() -> list[tuple[str, str]]:
+    return [(kind.NAME, kind.TITLE) for kind in KINDS]
+
+
+def parsed_output_types() -> tuple[str, ...]:
+    """Engine output types some kind parses (the rest are kept raw), in registry order."""
+    seen: dict[str, None] = {}
+    for kind in KINDS:
+        for output_type in kind.OUTPUT_TYPES:
+            seen.setdefault(output_type)
+    return tuple(seen)
+
+
+def upload_kinds() -> tuple:
+    """The kinds an upload may hold (every kind but the raw one)."""
+    return tuple(kind for kind in KINDS if kind is not RAW)
+
+
+def kind_for(file: ExportFile, export: Export):
+    """The first kind whose claims() is true, else the raw kind."""
+    for kind in KINDS:
+        if kind.claims(file, export):
+            return kind
+    return RAW
+
+
+def read_export(name: str, data: bytes, *, output_type: str | None = None, max_uncompressed: int,
+                max_members: int = MAX_MEMBERS) -> list[Table]:
+    """One Table per file of an upload (output_type None) or of one engine output's download.
+
+    The content decides whether it is a zip, not the name (except that an engine's npz, itself a
+    zip, is one file). An upload is read strictly: a file no kind claims is a ParseError naming
+    what Icebox reads. An engine output keeps every file: what no kind claims is a raw file.
+    """
+    export = open_export(name, data, output_type=output_type, max_uncompressed=max_uncompressed, max_members=max_members)
+    return [read_file(file, export, max_uncompressed=max_uncompressed) for file in export.files]
+
+
+def read_file(file: ExportFile, export: Export, *, max_uncompressed: int) -> Table:
+    kind = kind_for(file, export)
+    if kind is RAW:
+        if export.output_type is None:
+            raise _unclaimed(file)
+        return RAW.read(file, export)
+    # A bare file is already uncompressed: hold what is parsed to the same bound as the contents
+    # of a zip, so zipping a file never changes whether it is accepted.
+    if len(file.data) > max_uncompressed:
+        raise ParseError(f"{len(file.data)} bytes, over the limit of {max_uncompressed}", file_name=file.error_name)
+    return kind.read(file, export)
+
+
+def open_export(name: str, data: bytes, *, output_type: str | None = None, max_uncompressed: int,
+                max_members: int = MAX_MEMBERS) -> Export:
+    """The files of an upload or download: a zip's members (decompressed, within the bounds), or the one file."""
+    display = base_name(name)
+    # b'PK\x05\x06' is the end record an empty archive starts with: say "no .csv" rather than "binary".
+    is_zip = data[:4] in (b"PK\x03\x04", b"PK\x05\x06")
+    if is_zip and (output_type is None or display.lower().endswith(".zip")):
+        files = _zip_members(display, data, upload=output_type is None, max_uncompressed=max_uncompressed, max_members=max_members)
+        if files is not None:
+            return Export(files=files, output_type=output_type, name=display)
+    return Export(files=[ExportFile(name=display, data=data, label=display)], output_type=output_type, name=display)
+
+
+def _unclaimed(file: ExportFile) -> ParseError:
+    # Say why when it is not a CSV at all (binary, bad UTF-8, empty): the CSV reader knows.
+    engine_csv.read_header(file.data, error_name=file.error_name)
+    accepted = ", ".join(kind.TITLE.lower() for kind in upload_kinds())
+    return ParseError(f"not a file Icebox can read: uploads take the engine's CSV exports of {accepted} "
+                      "(or a zip of them)", file_name=file.error_name)
+
+
+# --- zip ------------------------------------------------------------------------------------
+
+
+def _zip_members(zip_name: str, data: bytes, *, upload: bool, max_uncompressed: int, max_members: int) -> list[ExportFile] | None:
+    """The members an upload reads (.csv) or an engine export keeps (all); None for an engine zip with no file."""
+
+    def error(message: str) -> ParseError:
+        return ParseError(message, file_name=zip_name)
+
+    # ZipFile builds an object per central-directory entry before anything can be counted, and
+    # each entry starts with this signature: counting it first bounds that memory.
+    if data.count(b"PK\x01\x02") > max_members:
+        raise error(f"more than {max_members} entries in the zip")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        entries = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
+        raise error(f"corrupt zip ({exc})") from None
+    if len(entries) > max_members:
+        raise error(f"more than {max_members} entries in the zip")
+    # Every member counts, read or not: the limit is on what the archive claims to hold.
+    declared = sum(entry.file_size for entry in entries if not entry.is_dir())
+    if declared > max_uncompressed:
+        raise error(f"the zip expands to {declared} bytes, over the limit of {max_uncompressed}")
+
+    members = [entry for entry in entries if _is_member(entry, csv_only=upload)]
+    if not members:
+        if upload:
+            raise error("no .csv file in the zip")
+        return None  # an empty engine zip: kept as the one file it is
+    names = _member_names(members, upload=upload, error=error)
+    for entry, name in zip(members, names):
+        if entry.flag_bits & 0x1:
+            raise ParseError("encrypted member", file_name=f"{zip_name}/{name}")
+
+    files = []
+    budget = max_uncompressed
+    for entry, name in zip(members, names):
+        label = f"{zip_name}/{name}"
+        member_data = _read_member(archive, entry, budget, label, max_uncompressed)
+        budget -= len(member_data)
+        files.append(ExportFile(name=name, data=member_data, label=label))
+    return files
+
+
+def _member_names(members: list[zipfile.ZipInfo], *, upload: bool, error) -> list[str]:
+    names = [base_name(entry.filename) for entry in members]
+    if len(set(names)) < len(names) and not upload:
+        # An engine zip (the job's inputs) may hold one name in two folders: both are kept,
+        # under their paths in the zip, so that neither is lost.
+        names = [_member_path(entry.filename) for entry in members]
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise error(f"two members are named {name!r}")
+        seen.add(name)
+    return names
+
+
+def _member_path(path: str) -> str:
+    parts = [part for part in posixpath.normpath(path.replace("\\", "/")).split("/") if part not in ("", ".", "..")]
+    return "/".join(parts)
+
+
+def _is_member(entry: zipfile.ZipInfo, *, csv_only: bool) -> bool:
+    if entry.is_dir() or (csv_only and not entry.filename.lower().endswith(".csv")):
+        return False
+    # Archives made on macOS carry AppleDouble '._x.csv' shadows (binary) under __MACOSX/.
+    path = entry.filename.replace("\\", "/")
+    return "__MACOSX/" not in f"/{path}" and not base_name(path).startswith("._")
+
+
+def _read_member(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, budget: int, label: str, limit: int) -> bytes:
+    # The declared sizes were checked already, but they are the archive's word: count what the
+    # decompressor actually produces, and stop as soon as it goes over.
+    chunks = []
+    size = 0
+    try:
+        with archive.open(entry) as member:
+            while chunk := member.read(_CHUNK):
+                size += len(chunk)
+                if size > budget:
+                    raise ParseError(f"the zip expands to more than the limit of {limit} bytes", file_name=label)
+                chunks.append(chunk)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError, RuntimeError) as exc:
+        raise ParseError(f"corrupt zip ({exc})", file_name=label) from None
+    return b"".join(chunks)

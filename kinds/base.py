@@ -126,7 +126,10 @@ class Table:
     artifact_type: str  # the kind's name
     metadata: dict  # from the engine's header row and the file name (kind, imt, investigation_time, ...)
     columns: list[Column]
-    geometry: str | None  # 'point' | 'line' | 'polygon' | None: what rows() yields
+    # 'point' | 'line' | 'polygon' | None: what rows() yields. With 'point' every row's geometry
+    # must be a (lon, lat) tuple (the loader's fast path unpacks it unchecked); otherwise a row may
+    # carry a (lon, lat) tuple, a Shape or None.
+    geometry: str | None
     data: bytes = field(repr=False, compare=False, default=b"")  # the file's exact bytes
     content_type: str = "text/csv"
     _rows: object = field(repr=False, compare=False, default=None)  # () -> Iterator, set by the kind

@@ -4,15 +4,15 @@ from types import SimpleNamespace
 
 import pytest
 
-from geo.parsers import read_csv
 from geo.site_values import hazard_curve, hazard_map, imt_period, site_model, uhs
+from kinds import read_export
 from tests.conftest import fixture_bytes
 
 
 def artifact_of(file_name: str):
-    table = read_csv(file_name, fixture_bytes(file_name))
+    (table,) = read_export(file_name, fixture_bytes(file_name), max_uncompressed=10_000_000)
     metadata = {**table.metadata, "columns": [c.as_dict() for c in table.columns]}
-    lon, lat, values = next(table.rows())
+    _point, values = next(table.rows())
     properties = {c.name: v for c, v in zip(table.columns, values)}
     return SimpleNamespace(pk=7, file_name=file_name, metadata=metadata), properties
 

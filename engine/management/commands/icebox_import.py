@@ -11,8 +11,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from engine import services
 from engine.models import ImportStatus
-from geo.parsers import ParseError
 from icebox.exceptions import IceboxError
+from kinds.base import ParseError
 
 BAR_WIDTH = 30
 

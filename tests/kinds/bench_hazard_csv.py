@@ -1,6 +1,6 @@
-"""Local timing check of geo.parsers on a 1M-site hazard map (not a test: pytest does not collect it).
+"""Local timing check of the hazard kinds' reader on a 1M-site hazard map (not a test: pytest does not collect it).
 
-    .venv/bin/python tests/geo/bench_parsers.py [sites] [value columns]
+    .venv/bin/python tests/kinds/bench_hazard_csv.py [sites] [value columns]
 """
 
 import sys
@@ -9,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from geo.parsers import read_csv  # noqa: E402
+import kinds  # noqa: E402
 
 
 def engine_like_map(sites: int, ncols: int) -> bytes:
@@ -30,7 +30,7 @@ def main() -> None:
     ncols = int(sys.argv[2]) if len(sys.argv) > 2 else 6
     data = engine_like_map(sites, ncols)
     started = time.perf_counter()
-    table = read_csv("hazard_map-mean_1.csv", data)
+    (table,) = kinds.read_export("hazard_map-mean_1.csv", data, max_uncompressed=len(data))
     count = sum(1 for _ in table.rows())
     elapsed = time.perf_counter() - started
     print(f"{count} rows x {ncols} value columns (+lon, lat), {len(data) / 1e6:.0f} MB: {elapsed:.2f} s, "

@@ -1,4 +1,5 @@
-"""geo.parsers on real engine exports (fixtures/, see its README) and on broken files built here."""
+"""The hazard kinds (kinds/hazard_csv.py and the registry's zip bounds) on real engine exports
+(fixtures/, see its README) and on broken files built here."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from geo.parsers import Column, ParseError, Table, read_csv, read_upload, read_zip
+import kinds
+from kinds import read_export
+from kinds.base import TEXT, Column, Export, ParseError, Table
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 LIMIT = 10_000_000
@@ -46,6 +49,23 @@ MAP_ROWS = [
     "-123.23282,49.26162,2.969383E-03,1.210475E-02,1.294519E-02",
     "-123.20480,49.26786,2.971275E-03,1.211080E-02,1.294868E-02",
 ]
+
+
+def read_upload(file_name: str, data: bytes, **bounds) -> list[Table]:
+    return read_export(file_name, data, **bounds)
+
+
+def read_csv(file_name: str, data: bytes) -> Table:
+    """One uploaded CSV, through the registry (its kind is found by its name or header)."""
+    (table,) = read_export(file_name, data, max_uncompressed=max(len(data), 1))
+    return table
+
+
+def read_zip(file_name: str, data: bytes, *, max_uncompressed: int, max_members: int = 1000) -> list[Table]:
+    """An uploaded zip, read as one even when the bytes are not a zip (to test the zip reader's errors)."""
+    files = kinds._zip_members(file_name, data, upload=True, max_uncompressed=max_uncompressed, max_members=max_members)
+    export = Export(files=files, name=file_name)
+    return [kinds.read_file(file, export, max_uncompressed=max_uncompressed) for file in files]
 
 
 def fixture(name: str) -> bytes:
@@ -82,7 +102,7 @@ def parse_error(call, *args, **kwargs) -> ParseError:
 
 
 def independent_read(data: bytes) -> tuple[list[str], list[tuple]]:
-    """Header and (lon, lat, values) rows read with plain csv + float, skipping the '#' row."""
+    """Header and ((lon, lat), values) rows read with plain csv + float, skipping the '#' row."""
     rows = list(csv.reader(data.decode("utf-8").splitlines()))
     if rows[0][0] == "#":
         rows = rows[1:]
@@ -92,7 +112,7 @@ def independent_read(data: bytes) -> tuple[list[str], list[tuple]]:
     expected = []
     for row in body:
         values = tuple(row[i] if header[i] == "custom_site_id" else float(row[i]) for i in others)
-        expected.append((float(row[lon]), float(row[lat]), values))
+        expected.append(((float(row[lon]), float(row[lat])), values))
     return [header[i] for i in others], expected
 
 
@@ -184,17 +204,17 @@ def test_event_based_curves_have_a_text_custom_site_id_first():
         "generated_by": "OpenQuake engine 3.26.2", "engine_version": "3.26.2", "start_date": "2026-11-27T18:19:41",
         "checksum": 2594230135, "kind": "mean", "investigation_time": 5.0, "imt": "PGA", "calc_id": 8,
     }
-    assert table.columns[0] == Column("custom_site_id", "site_id", is_text=True)
+    assert table.columns[0] == Column("custom_site_id", "site_id", dtype=TEXT)
     assert table.columns[1] == Column("depth", "depth")
     assert [c.iml for c in table.columns[2:]][::19] == [0.005, 2.13]
     rows = list(table.rows())
-    site_ids = [values[0] for _, _, values in rows]
+    site_ids = [values[0] for _, values in rows]
     assert len(rows) == 36
     assert site_ids[:3] == ["7zzqc5z8", "ebp33jxe", "7zzk31zs"]
     assert site_ids[-1] == "kp8zhqjt"
     assert len(set(site_ids)) == 36
-    assert rows[0][:2] == (-1.00026, -0.19909)
-    assert rows[0][2][1:4] == (0.0, 0.950213, 0.8646647)
+    assert rows[0][0] == (-1.00026, -0.19909)
+    assert rows[0][1][1:4] == (0.0, 0.950213, 0.8646647)
 
 
 @pytest.mark.parametrize("name", SINGLE_CSVS)
@@ -277,7 +297,7 @@ def test_columns_and_metadata_are_json_friendly():
 
     encoded = json.dumps({"metadata": table.metadata, "columns": [c.as_dict() for c in table.columns]})
     assert json.loads(encoded)["columns"][2] == {
-        "name": "poe-0.0050000", "quantity": "poe", "imt": "PGA", "iml": 0.005, "poe": None, "is_text": False}
+        "name": "poe-0.0050000", "quantity": "poe", "imt": "PGA", "iml": 0.005, "poe": None, "dtype": "float", "is_text": False}
 
 
 # --- metadata: the name, the header, and their absence ----------------------------------------
@@ -349,7 +369,7 @@ def test_unix_line_endings_and_blank_lines_are_accepted():
 def test_coordinates_on_the_edges_of_the_globe_are_accepted():
     table = read_csv("map.csv", hazard_map("180,90,1,2,3", "-180.0,-90.0,1,2,3"))
 
-    assert [row[:2] for row in table.rows()] == [(180.0, 90.0), (-180.0, -90.0)]
+    assert [row[0] for row in table.rows()] == [(180.0, 90.0), (-180.0, -90.0)]
 
 
 def test_name_and_header_disagreeing_on_the_kind_is_rejected():
@@ -461,8 +481,8 @@ def test_rows_before_an_error_are_yielded_and_the_error_is_raised_lazily():
     table = read_csv("hazard_map-mean_2.csv", hazard_map(MAP_ROWS[0], MAP_ROWS[1], "-123.2,49.2,1"))
     rows = table.rows()
 
-    assert next(rows)[0] == -123.23738
-    assert next(rows)[0] == -123.23282
+    assert next(rows)[0][0] == -123.23738
+    assert next(rows)[0][0] == -123.23282
     with pytest.raises(ParseError, match="line 5: expected 5 values, found 3"):
         next(rows)
 
@@ -503,7 +523,7 @@ def test_huge_finite_values_are_not_mistaken_for_infinite():
     # Their sum overflows to inf, which the fast finiteness check must not take for a bad value.
     table = read_csv("map.csv", hazard_map("0,0,1.7E+308,1.7E+308,1.7E+308"))
 
-    assert list(table.rows()) == [(0.0, 0.0, (1.7e308, 1.7e308, 1.7e308))]
+    assert list(table.rows()) == [((0.0, 0.0), (1.7e308, 1.7e308, 1.7e308))]
 
 
 def test_non_finite_coordinate_is_rejected():
@@ -557,18 +577,32 @@ def test_malformed_quoting_is_rejected():
 
 # --- errors in the header -------------------------------------------------------------------
 
-def test_engine_csv_of_another_kind_is_rejected_as_unknown_header():
+UNCLAIMED = ("not a file Icebox can read: uploads take the engine's CSV exports of hazard curves, hazard maps, "
+             "uniform hazard spectra (or a zip of them)")
+
+
+def test_engine_csv_no_kind_reads_is_refused_naming_what_uploads_take():
+    # Before the kind registry this was "line 2: unknown column 'rlz_id'" from the hazard reader;
+    # an upload of a file no kind claims now says what an upload may be.
     error = parse_error(read_csv, "calc2_output-12-realizations_2.csv", fixture("calc2_output-12-realizations_2.csv"))
 
-    assert str(error).startswith("calc2_output-12-realizations_2.csv: line 2: unknown column 'rlz_id'")
+    assert str(error) == f"calc2_output-12-realizations_2.csv: {UNCLAIMED}"
 
 
-def test_unknown_header_without_metadata_row_is_on_line_1():
+def test_unclaimed_csv_without_metadata_row_is_refused_the_same_way():
     data = fixture("calc2_output-12-realizations_2.csv").split(b"\n", 1)[1]
 
     error = parse_error(read_csv, "realizations.csv", data)
 
-    assert str(error).startswith("realizations.csv: line 1: unknown column 'rlz_id'")
+    assert str(error) == f"realizations.csv: {UNCLAIMED}"
+
+
+def test_a_lon_lat_csv_with_broken_columns_gets_the_hazard_reader_message():
+    data = fixture("hazard_map-mean_2.csv").replace(b"lon,lat,PGA-0.002105", b"lon,lat,rlz_id")
+
+    error = parse_error(read_csv, "upload.csv", data)
+
+    assert str(error) == "upload.csv: line 2: unknown column 'rlz_id'"
 
 
 @pytest.mark.parametrize("columns, named", [

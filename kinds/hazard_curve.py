@@ -1,0 +1,29 @@
+"""Hazard curves: `hazard_curve-<kind>-<IMT>_<calc>.csv`, `quantile_curve-<q>-<IMT>_<calc>.csv`.
+
+One row per site: [custom_site_id,] lon, lat, depth, then `poe-<iml>` columns (the PoE of
+exceeding that level in the investigation time), for the one IMT the metadata row or the file
+name names. Grammar and reader shared with the other hazard kinds: kinds/hazard_csv.py.
+"""
+
+from kinds import hazard_csv
+from kinds.base import Export, ExportFile, ParseError, Table
+
+NAME = hazard_csv.HAZARD_CURVE
+TITLE = "Hazard curves"
+OUTPUT_TYPES = ("hcurves",)
+GEOMETRY = "point"
+FILTERABLE = ("custom_site_id",)
+
+
+def claims(file: ExportFile, export: Export) -> bool:
+    return hazard_csv.claims(NAME, OUTPUT_TYPES, file, export)
+
+
+def read(file: ExportFile, export: Export) -> Table:
+    return _own(hazard_csv.read(file, export), file)
+
+
+def _own(table: Table, file: ExportFile) -> Table:
+    if table.artifact_type != NAME:
+        raise ParseError(f"the columns are those of {table.artifact_type}, not of {NAME}", file_name=file.error_name)
+    return table
