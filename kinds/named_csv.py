@@ -15,25 +15,19 @@ Pure Python and stdlib only, like the rest of the package.
 
 from __future__ import annotations
 
-import ast
 import csv
-import io
 import math
 import re
 from dataclasses import dataclass
 from operator import call, itemgetter
 from typing import Callable, Iterator
 
+from kinds import engine_csv
 from kinds.base import BOOL, FLOAT, INT, TEXT, ExportFile, ParseError
+from kinds.engine_csv import csv_message, reader, utf8_message
 
 __all__ = ["HeaderRow", "file_metadata", "inferred_dtypes", "name_matcher", "read_header", "require_rows", "typed_rows"]
 
-_BOM = b"\xef\xbb\xbf"
-_NON_SPACE = re.compile(rb"\S")
-# key=value pairs of the metadata cell: values as Python repr() writes them, or bare numbers.
-# Linear-time on purpose (no two quantifiers that can take the same characters): the cell comes from uploads.
-_PAIR_RE = re.compile(r"""\s*(?P<key>[A-Za-z_]\w*)\s*=(?P<value>\s*'(?:[^'\\]|\\.)*'\s*|\s*"(?:[^"\\]|\\.)*"\s*|[^,'"]*)(?:,|$)""")
-_ENGINE_RE = re.compile(r"OpenQuake engine (\S+)")
 _CALC_ID_RE = re.compile(r"_(?P<calc_id>[0-9]+)\.csv\Z")
 _MAX_COLUMN_NAME = 200
 
@@ -68,74 +62,39 @@ class HeaderRow:
 
 
 def read_header(file: ExportFile) -> HeaderRow:
-    """Checks the bytes are CSV text and reads the metadata row (if any) and the header row."""
-    data = file.data
-
-    def error(message: str, line: int) -> ParseError:
-        return ParseError(message, file_name=file.error_name, line=line)
-
-    start = len(_BOM) if data.startswith(_BOM) else 0
-    nul = data.find(b"\x00")
-    if nul >= 0:
-        raise error("not a CSV text file (it contains NUL bytes)", data.count(b"\n", 0, nul) + 1)
-    if not _NON_SPACE.search(data, start):
-        raise error("empty file", 1)
-    reader, buffer = _reader(data, start)
-
-    def next_row() -> list | None:
-        try:
-            return next(reader, None)
-        except UnicodeDecodeError as exc:
-            raise error(_utf8_message(exc), reader.line_num + 1) from None
-        except csv.Error as exc:
-            raise error(_csv_message(exc), reader.line_num) from None
-
-    first = next_row()
-    pairs: dict = {}
-    if first and first[0] == "#":
-        pairs = _metadata_pairs(first, lambda message: error(message, 1))
-        header = next_row()
-        if header is None:
-            raise error("no header row after the metadata row", reader.line_num + 1)
-    else:
-        header = first
-    line = reader.line_num
-    if not header:
-        raise error("blank line where the header row should be", line)
+    """The metadata row (if any) and the header row (kinds/engine_csv.py), whose cells must be distinct names."""
+    found = engine_csv.read_header(file.data, error_name=file.error_name)
+    header = HeaderRow(file, found.pairs, found.cells, found.line, found.body_offset)
     seen = set()
-    for cell in header:
+    for cell in found.cells:
         if not cell.strip():
-            raise error("empty column name in the header row", line)
+            raise header.error("empty column name in the header row")
         if len(cell) > _MAX_COLUMN_NAME:
-            raise error(f"column name of {len(cell)} characters: {cell[:40]!r}...", line)
+            raise header.error(f"column name of {len(cell)} characters: {cell[:40]!r}...")
         if cell in seen:
-            raise error(f"duplicate column {cell!r}", line)
+            raise header.error(f"duplicate column {cell!r}")
         seen.add(cell)
-    return HeaderRow(file, pairs, header, line, buffer.tell())
+    return header
 
 
 def file_metadata(header: HeaderRow) -> dict:
     """The artifact's metadata: every pair of the metadata row, engine_version, and the calc id of the file name.
 
     The engine writes different keys in different files (investigation_time, risk_investigation_time,
-    ses_per_logic_tree_path, kind, ...), so all of them are kept; the ones other code relies on are
+    ses_per_logic_tree_path, kind, ...), so all of them are kept; those other code relies on are
     checked for their type.
     """
     pairs = header.pairs
-    metadata = dict(pairs)
-    for key in ("generated_by", "start_date", "kind"):
-        if key in pairs and (not isinstance(pairs[key], str) or not pairs[key]):
-            raise header.error(f"metadata {key}={pairs[key]!r} is not a text", 1)
-    if "checksum" in pairs and not isinstance(pairs["checksum"], int):
-        raise header.error(f"metadata checksum={pairs['checksum']!r} is not an integer", 1)
-    for key in ("investigation_time", "risk_investigation_time"):
-        if key in pairs:
-            value = pairs[key]
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-                raise header.error(f"metadata {key}={value!r} is not a positive number of years", 1)
-            metadata[key] = float(value)
-    if "generated_by" in metadata and (match := _ENGINE_RE.fullmatch(metadata["generated_by"])):
-        metadata["engine_version"] = match[1]
+
+    def error(message: str, line: int) -> ParseError:
+        return header.error(message, line)
+
+    metadata = {**pairs, **engine_csv.common_metadata(pairs, error)}
+    if "risk_investigation_time" in pairs:
+        value = pairs["risk_investigation_time"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            raise error(f"metadata risk_investigation_time={value!r} is not a positive number of years", 1)
+        metadata["risk_investigation_time"] = float(value)
     if match := _CALC_ID_RE.search(header.file.name):
         metadata["calc_id"] = int(match["calc_id"])
     return metadata
@@ -186,47 +145,47 @@ def typed_rows(header: HeaderRow, dtypes: list, *, lon: int | None = None, lat: 
         return None
 
     def rows() -> Iterator:
-        reader, _ = _reader(data, offset)
+        lines, _ = reader(data, offset)
         get = points().get if points is not None else None
         try:
-            for row in reader:
+            for row in lines:
                 if len(row) != width:
                     if not row:
                         continue  # a blank line carries no row
-                    raise header.error(f"expected {width} values, found {len(row)}", before + reader.line_num)
+                    raise header.error(f"expected {width} values, found {len(row)}", before + lines.line_num)
                 try:
                     values = tuple(map(call, converters, row))
                 except ValueError:
-                    raise bad_row(row, before + reader.line_num) from None
+                    raise bad_row(row, before + lines.line_num) from None
                 # One sum tells whether every number is finite (nan and inf propagate); a false
                 # alarm from two huge finite values overflowing is cleared by bad_row.
                 if float_positions and not isfinite(sum(floats(values))):
-                    error = bad_row(row, before + reader.line_num)
+                    error = bad_row(row, before + lines.line_num)
                     if error:
                         raise error
                 for position in required:
                     if not values[position].strip():
-                        raise header.error(f"empty {header.cells[position]!r}", before + reader.line_num)
+                        raise header.error(f"empty {header.cells[position]!r}", before + lines.line_num)
                 if get is not None:
                     # Inline, not a callback: this runs once per (event, site) of a GMF.
                     point = get(values[site])
                     if point is None:
-                        raise missing(values[site], before + reader.line_num)
+                        raise missing(values[site], before + lines.line_num)
                     yield point, values
                 elif place is not None:
-                    yield place(values, before + reader.line_num), values
+                    yield place(values, before + lines.line_num), values
                 elif keep is not None:
                     x = values[lon]
                     y = values[lat]
                     if not (-180.0 <= x <= 180.0 and -90.0 <= y <= 90.0):
-                        raise header.error(f"lon {x:g}, lat {y:g} is not a point on the globe", before + reader.line_num)
+                        raise header.error(f"lon {x:g}, lat {y:g} is not a point on the globe", before + lines.line_num)
                     yield (x, y), keep(values)
                 else:
                     yield None, values
         except UnicodeDecodeError as exc:
-            raise header.error(_utf8_message(exc), before + reader.line_num + 1) from None
+            raise header.error(utf8_message(exc), before + lines.line_num + 1) from None
         except csv.Error as exc:
-            raise header.error(_csv_message(exc), before + reader.line_num) from None
+            raise header.error(csv_message(exc), before + lines.line_num) from None
 
     return rows
 
@@ -239,9 +198,9 @@ def inferred_dtypes(header: HeaderRow, positions: list) -> dict:
     numeric = set(positions)
     if not numeric:
         return {}
-    reader, _ = _reader(header.file.data, header.body_offset)
+    lines, _ = reader(header.file.data, header.body_offset)
     try:
-        for row in reader:
+        for row in lines:
             for position in list(numeric):
                 if position < len(row):
                     try:
@@ -258,7 +217,7 @@ def inferred_dtypes(header: HeaderRow, positions: list) -> dict:
 
 def require_rows(header: HeaderRow) -> None:
     """ParseError if nothing but blank lines follows the header."""
-    if not _NON_SPACE.search(header.file.data, header.body_offset):
+    if not engine_csv.NON_SPACE.search(header.file.data, header.body_offset):
         raise header.error("no data rows", header.line + 1)
 
 
@@ -270,56 +229,3 @@ def _getter(positions: list) -> Callable[[tuple], tuple]:
         (position,) = positions
         return lambda values: (values[position],)
     return itemgetter(*positions)
-
-
-def _metadata_pairs(row: list, error) -> dict:
-    """The key=value pairs of the engine's metadata row: '#', empty cells, then one quoted cell."""
-    if len(row) == 1:
-        return {}
-    if any(cell.strip() for cell in row[1:-1]):
-        raise error('unexpected values in the metadata row (expected "#", empty cells, then key=value pairs)')
-    text = row[-1]
-    end = len(text.rstrip())
-    pairs = {}
-    position = 0
-    while position < end:
-        match = _PAIR_RE.match(text, position)
-        if not match or match.end() == position:
-            raise error(f"cannot read the metadata row from {text[position:position + 40].strip()!r}")
-        key, raw = match["key"], match["value"].strip()
-        if key in pairs:
-            raise error(f"metadata key {key!r} given twice")
-        pairs[key] = _metadata_value(raw)
-        position = match.end()
-    return pairs
-
-
-def _metadata_value(raw: str):
-    if raw[:1] in ('"', "'"):
-        # The engine writes repr() of its strings; literal_eval is the exact inverse and the
-        # regex has already limited raw to a single string literal, so nothing is executed.
-        return ast.literal_eval(raw)
-    for convert in (int, float):
-        try:
-            return convert(raw)
-        except ValueError:
-            pass
-    return raw
-
-
-def _reader(data: bytes, start: int):
-    """A csv reader over data[start:], and the buffer under it (its tell() is where the reader stopped)."""
-    buffer = io.BytesIO(data)
-    buffer.seek(start)
-    # Decoded line by line so a bad UTF-8 byte is reported on its own line.
-    return csv.reader(map(bytes.decode, buffer), strict=True), buffer
-
-
-def _csv_message(exc: csv.Error) -> str:
-    if "new-line character" in str(exc):
-        return "malformed CSV: a carriage return inside a field (lines must end with \\n or \\r\\n)"
-    return f"malformed CSV: {exc}"
-
-
-def _utf8_message(exc: UnicodeDecodeError) -> str:
-    return f"not valid UTF-8 (byte 0x{exc.object[exc.start]:02x} at column {exc.start + 1})"

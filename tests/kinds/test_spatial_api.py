@@ -99,13 +99,21 @@ def assert_served(client, artifact: dict, data: bytes, expected: list[tuple]):
     assert response.status_code == 200, body(response)
     items = json_body(response)["features"]
     assert [(f["geometry"]["coordinates"], f["properties"]) for f in items] == [(p, v) for p, v in expected]
+    # The world tile: thinned to one feature per cell, each the one with the largest value of the first
+    # float column among the rows at its point (geo/thinning.py), and with that row's values.
     tile = client.get(f"/artifact/{artifact['id']}/tiles/0/0/0.mvt")
     assert tile.status_code == 200
     [layer] = mapbox_vector_tile.decode(tile.content).values()
-    by_id = {f["id"]: f["properties"] for f in layer["features"]}
-    assert sorted(by_id) == list(range(len(expected)))
-    for index, (_, properties) in enumerate(expected):
-        assert by_id[index] == pytest.approx(properties)
+    assert layer["features"]
+    first_float = next((name for name, value in expected[0][1].items() if type(value) is float), None)
+    for feature in layer["features"]:
+        point, properties = expected[feature["id"]]
+        assert feature["properties"] == pytest.approx(properties)
+        stacked = [(index, values) for index, (p, values) in enumerate(expected) if p == point]
+        if first_float is None:  # nothing to rank by: the first row
+            assert feature["id"] == stacked[0][0]
+        else:
+            assert properties[first_float] == max(values[first_float] for _, values in stacked)
 
 
 def test_a_gmf_is_one_feature_per_event_and_site_at_the_meshs_point(owner_client):
@@ -125,6 +133,29 @@ def test_a_gmf_is_one_feature_per_event_and_site_at_the_meshs_point(owner_client
     columns = {c["name"]: c for c in artifacts["gmf-data_5.csv"]["metadata"]["columns"]}
     assert (columns["event_id"]["dtype"], columns["gmv_PGA"]["imt"]) == ("int", "PGA")
     assert artifacts["gmf-data_5.csv"]["metadata"]["site_mesh"] == "sitemesh_5.csv"
+
+
+def test_a_gmf_tile_keeps_each_sites_strongest_motion(owner_client):
+    """Tile 8/128/127 holds the three sites (lon 0, lat 0, 0.1, 0.2) in cells of their own: one feature
+    per site, the event with the largest gmv_PGA there (ties: the first row), computed here."""
+    response = upload(owner_client, "output-41-gmf_data-csv.zip", gmf_upload())
+    gmf_id = next(a["id"] for a in response.json()["artifacts"] if a["artifact_type"] == "gmf")
+    _, rows = records(fixture_members(GMF_ZIP)["gmf-data_5.csv"])
+    strongest = {}
+    for index, row in enumerate(rows):
+        best = strongest.get(row["custom_site_id"])
+        if best is None or float(row["gmv_PGA"]) > float(rows[best]["gmv_PGA"]):
+            strongest[row["custom_site_id"]] = index
+    tile = owner_client.get(f"/artifact/{gmf_id}/tiles/8/128/127.mvt")
+    assert tile.status_code == 200
+    [layer] = mapbox_vector_tile.decode(tile.content).values()
+    assert sorted(f["id"] for f in layer["features"]) == sorted(strongest.values())
+    for feature in layer["features"]:
+        row = rows[feature["id"]]
+        assert feature["properties"] == {"event_id": int(row["event_id"]), "gmv_PGA": pytest.approx(float(row["gmv_PGA"])),
+                                         "custom_site_id": row["custom_site_id"]}
+    tilejson = owner_client.get(f"/artifact/{gmf_id}/tiles.json").json()
+    assert tilejson["vector_layers"][0]["thinning"]["keep_max_of"] == "gmv_PGA"
 
 
 @pytest.mark.parametrize("fixture", sorted(SINGLE))
