@@ -577,7 +577,9 @@ def test_malformed_quoting_is_rejected():
 
 # --- errors in the header -------------------------------------------------------------------
 
-UNCLAIMED = ("not a file Icebox can read: uploads take the engine's CSV exports of hazard curves, hazard maps, "
+UNCLAIMED = ("not a file Icebox can read: uploads take the engine's CSV exports of ground-motion fields, site mesh of "
+             "ground-motion fields, average ground motion per site, site model, ruptures, exposure assets, average losses "
+             "per asset, average damages per asset, loss maps per asset, hazard curves, hazard maps, "
              "uniform hazard spectra (or a zip of them)")
 
 
