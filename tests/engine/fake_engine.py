@@ -23,14 +23,21 @@ from tests.conftest import FIXTURES
 RESPONSES = FIXTURES / "engine" / "responses"
 CALC = 2
 # Output id -> the export the real engine sent for calc 2 (fixtures/README.md).
+# The full report and the site model are those of the same job run again as calc 1 (fixtures/README.md).
 EXPORTS = {
+    8: "calc1_output-1-report_1.rst",
     9: "calc2_output-9-hcurves-csv.zip",
     10: "calc2_output-10-hmaps-csv.zip",
     11: "calc2_output-11-hmaps-stats-csv.zip",
+    12: "calc2_output-12-realizations_2.csv",
+    13: "calc1_output-6-site_model_1.csv",
     14: "calc2_output-14-uhs-csv.zip",
 }
-# CSV files inside those zips: 6 kinds (3 rlzs, mean, 2 quantiles) x 3 IMTs of curves, 6 maps, 3 map statistics, 6 spectra.
-EXPECTED_ARTIFACTS = 18 + 6 + 3 + 6
+# The hazard CSVs inside the zips: 6 kinds (3 rlzs, mean, 2 quantiles) x 3 IMTs of curves, 6 maps,
+# 3 map statistics, 6 spectra.
+PARSED_ARTIFACTS = 18 + 6 + 3 + 6
+# Every output is kept: the report, the realizations and the site model as raw files.
+EXPECTED_ARTIFACTS = PARSED_ARTIFACTS + 3
 
 
 class Reply:
@@ -58,7 +65,9 @@ def _json(name: str) -> Reply:
 def export_reply(output_id: int) -> Reply:
     name = EXPORTS[output_id]
     data = (FIXTURES / name).read_bytes()
-    return Reply(200, data, {"Content-Type": "application/x-zip", "Content-Disposition": f"attachment; filename={name.split('_', 1)[1]}"})
+    # As the engine sends them: zips as application/x-zip, single CSV or rst files as text/plain.
+    content_type = "application/x-zip" if name.endswith(".zip") else "text/plain"
+    return Reply(200, data, {"Content-Type": content_type, "Content-Disposition": f"attachment; filename={name.split('_', 1)[1]}"})
 
 
 class FakeEngine:
