@@ -6,8 +6,9 @@
 The engine builds them as (asset id, the exposure's tags in name order, lon, lat) followed by the
 output's values (`commonlib.util.get_assets` + `compose_arrays`), so the tag columns are the
 cells between asset_id and lon (they vary with the exposure: taxonomy, NAME_1, policy...) and
-are text, as the engine's tags are, and every cell after lat is a number. The kind modules say
-what the numbers are (`value_column`) and which file names are theirs.
+are text, as the engine's tags are; the cells after lat are the values, numbers but for the
+damages' modal damage state. The kind modules say what each value column is (`value_column`:
+its quantity and dtype) and which file names are theirs.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def read_asset_values(file: ExportFile, artifact_type: str, name_match, value_co
         if column is None:
             raise header.error(f"unknown column {cell!r} for {artifact_type}")
         columns.append(column)
-    dtypes = [TEXT] * lon + [FLOAT, FLOAT] + [FLOAT] * (len(cells) - lat - 1)
+    dtypes = [TEXT] * lon + [FLOAT, FLOAT] + [column.dtype for column in columns[lon:]]
     rows = typed_rows(header, dtypes, lon=lon, lat=lat, required=(asset,))
     metadata = file_metadata(header)
     kind = name_match.group("kind") if name_match else None

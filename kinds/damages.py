@@ -6,13 +6,15 @@
 
 Asset points (kinds/asset_values.py); value columns are `<loss type>-<damage state>` (the number
 of buildings in that state; quantity `damage`) and `<loss type>-<consequence>` for the job's
-consequence models (`losses`, `fatalities`, ...; quantity `consequence`).
+consequence models (`losses`, `fatalities`, ...; quantity `consequence`). A job with
+`modal_damage_state = true` writes instead `modal-ds-<loss type>` (or `modal-ds-<peril>~<loss type>`):
+the most likely damage state's name, as text (quantity `damage_state`).
 """
 
 from __future__ import annotations
 
 from kinds.asset_values import read_asset_values
-from kinds.base import Column, Export, ExportFile, Table
+from kinds.base import TEXT, Column, Export, ExportFile, Table
 from kinds.named_csv import name_matcher
 
 NAME = "damages"
@@ -39,5 +41,8 @@ def read(file: ExportFile, export: Export) -> Table:
 
 
 def _quantity(name: str) -> Column:
+    if name.startswith("modal-ds-"):
+        # modal_damage_state = true: the name of the most likely damage state, per loss type
+        return Column(name, "damage_state", dtype=TEXT)
     _, _, what = name.partition("-")
     return Column(name, "consequence" if what in CONSEQUENCES else "damage")

@@ -28,3 +28,16 @@ def test_every_asset_with_its_damage_states_and_consequences(fixture, output_typ
     assert [quantities[f"structural-{state}"] for state in DAMAGE_STATES] == ["damage"] * 5
     assert quantities["structural-losses"] == "consequence"
     assert table.metadata["kind"] == kind and table.metadata["calc_id"] == 2
+
+
+def test_the_modal_damage_state_is_text():
+    """scenario_damage/case_1 sets modal_damage_state: a damage state's name per loss type, not numbers
+    (it was refused as "column 'modal-ds-structural': 'LS1' is not a number")."""
+    file, export = member("damage1_calc7_output-47-avg_damages-rlz-000_7.csv", "output-47-avg_damages-rlz-000_7.csv",
+                          "damages-rlzs")
+    table = damages.read(file, export)
+    raw = assert_points(table, file.data, lon="lon", lat="lat",
+                        dtypes={"asset_id": str, "CRESTA": str, "region": str, "taxonomy": str, "modal-ds-structural": str})
+    assert [row["modal-ds-structural"] for row in raw] == ["LS1", "LS2", "no_damage"]
+    assert table.columns[-1].quantity == "damage_state"
+    assert "Alhué" in [row["region"] for row in raw]  # tags are UTF-8 text

@@ -16,6 +16,9 @@ CASES = [
     ("ebrisk01_calc3_output-24-exposure-zip.zip", 3,
      {"id": str, "value-number": float, "value-nonstructural": float, "value-structural": float, "value-area": float,
       "ideductible": float, "policy": str, "taxonomy": str}),
+    ("damage1_calc7_output-49-exposure-zip.zip", 7,  # tags that read as numbers or '?' stay text
+     {"id": str, "value-number": float, "value-structural": float, "ideductible": float, "CRESTA": str, "region": str,
+      "taxonomy": str}),
     ("crisk3_calc4_output-31-exposure-zip.zip", 4,
      {"id": str, "value-number": float, "value-structural": float, "ideductible": float, "taxonomy": str}),
 ]

@@ -13,6 +13,7 @@ from tests.kinds.engine_exports import (
 
 SCENARIO2 = "scenario2_calc5_output-41-gmf_data-csv.zip"  # 3 sites x 102 events
 SCENARIO1 = "scenario1_calc1_output-4-gmf_data-csv.zip"  # 3 sites in the mesh, rows for one of them
+DAMAGE1 = "damage1_calc7_output-51-gmf_data-csv.zip"  # 3 sites, 1 event
 LABEL = "output-41-gmf_data-csv.zip/gmf-data_5.csv"
 
 
@@ -48,7 +49,7 @@ def test_does_not_claim_a_gmf_name_of_another_output():
     assert not gmf.claims(ExportFile("gmf-data.csv", file.data), Export([]))
 
 
-@pytest.mark.parametrize("fixture,calc", [(SCENARIO2, 5), (SCENARIO1, 1)])
+@pytest.mark.parametrize("fixture,calc", [(SCENARIO2, 5), (SCENARIO1, 1), (DAMAGE1, 7)])
 def test_every_row_is_a_feature_at_its_sites_mesh_point(fixture, calc):
     file, export = member(fixture, f"gmf-data_{calc}.csv", "gmf_data")
     mesh = mesh_points(export.file(f"sitemesh_{calc}.csv").data, "custom_site_id")
@@ -59,6 +60,8 @@ def test_every_row_is_a_feature_at_its_sites_mesh_point(fixture, calc):
     assert table.data == file.data
     if calc == 5:
         assert len(raw) == 306 and {row["custom_site_id"] for row in raw} == set(mesh)
+    elif calc == 7:  # GMFs read from a file by the job: one event, no sigma_epsilon in the zip
+        assert len(raw) == 3 and [f.name for f in export.files] == ["gmf-data_7.csv", "sitemesh_7.csv"]
     else:  # the engine leaves out sites beyond maximum_distance: the mesh has more sites than the rows use
         assert len({row["custom_site_id"] for row in raw}) == 1 < len(mesh) == 3
     assert list(table.rows()) == list(table.rows())  # rows() can be called again

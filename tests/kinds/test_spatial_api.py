@@ -33,10 +33,15 @@ SINGLE = {
         **{f"structural-{s}": float for s in ("no_damage", "slight", "moderate", "extensive", "complete", "losses")}}),
     "crisk3_calc4_output-36-loss_maps-mean_4.csv": ("loss_maps", "lon", "lat", {
         "asset_id": str, "taxonomy": str, **{f"structural~poe-{p}": float for p in ("0.1", "0.05", "0.01")}}),
+    "damage1_calc7_output-47-avg_damages-rlz-000_7.csv": ("damages", "lon", "lat", {
+        "asset_id": str, "CRESTA": str, "region": str, "taxonomy": str, "modal-ds-structural": str}),
     "crisk3_calc4_output-30-avg_losses-mean_4.csv": ("avg_losses", "lon", "lat", {
         "asset_id": str, "taxonomy": str, "structural": float}),
 }
 ZIPS = {
+    "damage1_calc7_output-49-exposure-zip.zip": {"assetcol_7.csv": ("exposure", "lon", "lat", {
+        "id": str, "value-number": float, "value-structural": float, "ideductible": float, "CRESTA": str, "region": str,
+        "taxonomy": str})},
     "ebrisk01_calc3_output-24-exposure-zip.zip": {"assetcol_3.csv": ("exposure", "lon", "lat", {
         "id": str, "value-number": float, "value-nonstructural": float, "value-structural": float, "value-area": float,
         "ideductible": float, "policy": str, "taxonomy": str})},
@@ -133,6 +138,21 @@ def test_a_gmf_is_one_feature_per_event_and_site_at_the_meshs_point(owner_client
     columns = {c["name"]: c for c in artifacts["gmf-data_5.csv"]["metadata"]["columns"]}
     assert (columns["event_id"]["dtype"], columns["gmv_PGA"]["imt"]) == ("int", "PGA")
     assert artifacts["gmf-data_5.csv"]["metadata"]["site_mesh"] == "sitemesh_5.csv"
+
+
+def test_the_engines_gmf_zip_as_downloaded(owner_client):
+    """A job that reads its GMFs from a file: the engine's zip has no sigma_epsilon, and is uploaded as it came."""
+    fixture = "damage1_calc7_output-51-gmf_data-csv.zip"
+    response = upload(owner_client, engine_name(fixture), fixture_bytes(fixture))
+    assert response.status_code == 201, response.content
+    artifacts = {a["file_name"]: a for a in response.json()["artifacts"]}
+    members = fixture_members(fixture)
+    assert set(artifacts) == set(members) == {"gmf-data_7.csv", "sitemesh_7.csv"}
+    _, mesh_rows = records(members["sitemesh_7.csv"])
+    mesh = {row["custom_site_id"]: [float(row["lon"]), float(row["lat"])] for row in mesh_rows}
+    assert_served(owner_client, artifacts["gmf-data_7.csv"], members["gmf-data_7.csv"],
+                  expected_features(members["gmf-data_7.csv"], "", "", {"event_id": int, "gmv_PGA": float, "custom_site_id": str},
+                                    place=lambda row: mesh[row["custom_site_id"]]))
 
 
 def test_a_gmf_tile_keeps_each_sites_strongest_motion(owner_client):
