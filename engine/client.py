@@ -161,21 +161,55 @@ class EngineClient:
     ) -> Download:
         """Stream the export of one output to a temporary file in `dest_dir`, never more than max_download_bytes.
 
-        `dest_dir` is the caller's: a directory of icebox.tempfiles, so that what a killed worker
-        leaves is swept.
+        `export_type` is one of the output's `outtypes` (csv, zip, rst, npz, xml...). `dest_dir` is
+        the caller's: a directory of icebox.tempfiles, so that what a killed worker leaves is swept.
         """
-        what = f"output {output_id} of calc {calc_id}"
-        limit = self.max_download_bytes
-        response = self._get(
-            f"/v1/calc/result/{int(output_id)}", params={"export_type": export_type}, what=what, calc_id=calc_id, output_id=output_id, stream=True
+        return self._download(
+            f"/v1/calc/result/{int(output_id)}",
+            params={"export_type": export_type},
+            what=f"output {output_id} of calc {calc_id}",
+            calc_id=calc_id,
+            output_id=output_id,
+            limit=self.max_download_bytes,
+            default_name=f"output-{output_id}.{export_type}",
+            dest_dir=dest_dir,
+            on_size=on_size,
+            on_bytes=on_bytes,
         )
+
+    def datastore(
+        self,
+        *,
+        calc_id: int,
+        dest_dir: str | Path,
+        max_bytes: int,
+        on_size: Callable[[int | None], None] | None = None,
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> Download:
+        """Stream the calc's HDF5 datastore (`/v1/calc/ID/datastore`), never more than `max_bytes`."""
+        return self._download(
+            f"/v1/calc/{int(calc_id)}/datastore",
+            params=None,
+            what=f"the datastore of calc {calc_id}",
+            calc_id=calc_id,
+            output_id=None,
+            limit=max_bytes,
+            default_name=f"calc_{int(calc_id)}.hdf5",
+            dest_dir=dest_dir,
+            on_size=on_size,
+            on_bytes=on_bytes,
+        )
+
+    def _download(self, path: str, *, params, what: str, calc_id, output_id, limit: int, default_name: str,
+                  dest_dir, on_size, on_bytes) -> Download:
+        response = self._get(path, params=params, what=what, calc_id=calc_id, output_id=output_id, stream=True)
         with response:
             announced = response.headers.get("Content-Length")
             if announced and announced.isdigit() and int(announced) > limit:
                 raise DownloadTooLarge(f"{what} at {self.base} is {announced} bytes, over the download limit of {limit} bytes")
             if on_size is not None:
                 on_size(int(announced) if announced and announced.isdigit() else None)
-            file_name = _file_name(response.headers.get("Content-Disposition"), f"output-{output_id}.{export_type}")
+            file_name = _file_name(response.headers.get("Content-Disposition"), default_name)
             handle = tempfile.NamedTemporaryFile(prefix="icebox-engine-", suffix=".download", dir=dest_dir, delete=False)
             path = Path(handle.name)
             size = 0

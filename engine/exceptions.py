@@ -4,7 +4,7 @@ No notion of HTTP here: `icebox.api_errors` maps these to status codes. No messa
 an engine password: servers are named by `EngineServerConfig.base_url`, which has no userinfo.
 """
 
-from icebox.exceptions import IceboxError, InvalidParameter
+from icebox.exceptions import Forbidden, InvalidParameter, UpstreamFailure
 
 
 class EngineNotAllowed(InvalidParameter):
@@ -13,13 +13,13 @@ class EngineNotAllowed(InvalidParameter):
     code = "engine_not_allowed"
 
 
-class ImportForbidden(IceboxError):
+class ImportForbidden(Forbidden):
     """The user may not import for the owner they named (only staff import for others)."""
 
     code = "forbidden"
 
 
-class EngineFailure(IceboxError):
+class EngineFailure(UpstreamFailure):
     """The engine server could not give what an import needs (raised in workers, stored on the job)."""
 
     code = "engine_error"

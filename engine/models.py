@@ -42,7 +42,7 @@ class ImportedOutput(models.Model):
     """
 
     calculation = models.ForeignKey(Calculation, on_delete=models.PROTECT, related_name="imported_outputs")
-    output_id = models.PositiveIntegerField()
+    output_id = models.PositiveIntegerField()  # 0: the calc's datastore (engine.runs.DATASTORE_OUTPUT_ID)
     output_type = models.CharField(max_length=50)
     # The download's name (output-9-hcurves-csv.zip) and, for a zip, the CSV inside it.
     export_name = models.CharField(max_length=255)
@@ -72,8 +72,10 @@ class ImportJob(models.Model):
     engine_url = models.CharField(max_length=255)
     calc_id = models.PositiveIntegerField()
     calculation = models.ForeignKey(Calculation, on_delete=models.SET_NULL, null=True, related_name="import_jobs")
-    # Output types asked for: hcurves, hmaps, hmaps-stats, uhs.
+    # Output types asked for (hcurves, gmf_data, ...); [] for every output the calc lists.
     outputs = models.JSONField(default=list)
+    # Also store the calc's whole HDF5 datastore (provenance output_id 0).
+    datastore = models.BooleanField(default=False)
     status = models.CharField(max_length=16, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
     outputs_done = models.IntegerField(default=0)
     outputs_total = models.IntegerField(default=0)

@@ -12,7 +12,10 @@ class ImportRequestSerializer(serializers.Serializer):
     engine_url = serializers.CharField(required=False, help_text="A server of ICEBOX_ENGINE_SERVERS, e.g. http://127.0.0.1:8800")
     calc_id = serializers.IntegerField(required=False, min_value=1, max_value=INTEGER_MAX)
     url = serializers.CharField(required=False, help_text="Instead of engine_url + calc_id: http://host:port/v1/calc/<id>/results")
-    outputs = serializers.ListField(child=serializers.CharField(), required=False, help_text="Default: hcurves, hmaps, hmaps-stats, uhs")
+    outputs = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="Engine output types to import (hcurves, gmf_data, ...). Default: every output of the calc"
+    )
+    datastore = serializers.BooleanField(required=False, default=False, help_text="Also store the calc's whole HDF5 datastore (ICEBOX_ENGINE_MAX_DATASTORE_BYTES)")
     owner = serializers.CharField(required=False, help_text="Staff only: import for this user")
 
 
@@ -37,7 +40,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
     class Meta:
         model = ImportJob
         fields = [
-            "id", "url", "status", "owner", "requested_by", "engine_url", "calc_id", "outputs", "progress",
+            "id", "url", "status", "owner", "requested_by", "engine_url", "calc_id", "outputs", "datastore", "progress",
             "skipped", "error", "calculation", "calculation_url", "artifacts", "created", "started", "finished", "updated",
         ]
         read_only_fields = fields

@@ -1,57 +1,26 @@
-"""Imports from engine servers: asking for one, running one, recovering those a dead worker left.
+"""Asking for an import from an engine server: check the request and queue the job.
 
-An import runs in two phases:
-
-1. fetch (network, no transaction): calc status, info, version, job parameters, outputs list,
-   then every wanted output streamed to a temporary file. Progress is saved as it goes.
-2. store (one transaction, no network): lock the Calculation row, parse every download and
-   store its CSVs as artifacts with their provenance, mark the job done.
-
-So an import is all or nothing per calculation: an engine that dies mid-download, a malformed
-file or a killed worker leaves no artifact, bytes or feature partition, and running the same
-import again starts clean. The row lock plus the unique provenance key make it idempotent,
-also when two imports of one calc run at once: the second waits, then reuses what the first
-stored. See docs/import.md for why.
+The worker's half (running a job, storing what it fetched, recovering jobs whose worker died)
+is `engine.runs`; this module sends no request to any engine. See docs/import.md.
 """
 
 from __future__ import annotations
 
-import logging
-import time
-from datetime import datetime
-from typing import Callable
+import unicodedata
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
-from django.utils import timezone
+from django.db import transaction
 
-import kinds
+from engine.exceptions import ImportForbidden
+from engine.models import ImportJob
+from engine.servers import parse_import_target
+from engine.tasks import run_import
+from icebox.exceptions import InvalidParameter
 
-from engine.client import Download, EngineClient
-from engine.exceptions import CalcNotComplete, EngineFailure, ImportForbidden
-from engine.models import Calculation, ImportedOutput, ImportJob, ImportStatus
-from engine.servers import EngineServerConfig, match_engine_url, parse_import_target
-from engine.timestamps import parse_engine_time
-from icebox.exceptions import IceboxError, InvalidParameter
-from icebox.services import artifact_create
-from icebox.tempfiles import locked_directory
-from kinds.base import ParseError
-
-log = logging.getLogger(__name__)
-
-# The engine output types whose CSV exports a kind parses.
-PARSED_OUTPUTS = kinds.parsed_output_types()
-# `shared` is a complete calc its owner made visible to others.
-COMPLETE_STATUSES = ("complete", "shared")
-# Session-level advisory locks held by the worker running a job: key = namespace + job id.
-_LOCK_NAMESPACE = 0x1CEB << 40
-PROGRESS_SAVE_SECONDS = 0.5
-
-ProgressCallback = Callable[[ImportJob], None]
-
-
-# -- asking for an import ------------------------------------------------------------------------
+# Output type names are the engine's (hcurves, gmf_data, avg_losses-rlzs...): short, printable.
+MAX_OUTPUT_TYPE_CHARS = 100
+MAX_OUTPUTS = 1000
 
 
 def import_request(
@@ -61,34 +30,47 @@ def import_request(
     calc_id=None,
     url=None,
     outputs=None,
+    datastore=False,
     owner=None,
     enqueue: bool = True,
 ) -> ImportJob:
-    """Check the request (allow-list, outputs, owner) and queue the job. Sends no request to any engine."""
+    """Check the request (allow-list, outputs, owner) and queue the job. Sends no request to any engine.
+
+    `outputs` None (the default) imports every output the calc lists; a list narrows it to those
+    output types. `datastore` also stores the calc's HDF5 datastore.
+    """
     server, calc = parse_import_target(engine_url=engine_url, calc_id=calc_id, url=url, servers=settings.ICEBOX_ENGINE_SERVERS)
     wanted = _requested_outputs(outputs)
+    if not isinstance(datastore, bool):
+        raise InvalidParameter("datastore must be true or false")
     owner_user = _owner(requested_by=requested_by, owner=owner)
     with transaction.atomic():
         # Job and task row commit together: a worker never sees a task whose job is missing.
         job = ImportJob.objects.create(
-            owner=owner_user, requested_by=requested_by, engine_url=server.base_url, calc_id=calc, outputs=wanted
+            owner=owner_user, requested_by=requested_by, engine_url=server.base_url, calc_id=calc, outputs=wanted, datastore=datastore
         )
         if enqueue:
-            from engine.tasks import run_import
-
             run_import.enqueue(job.pk)
     return job
 
 
 def _requested_outputs(outputs) -> list[str]:
+    """[] for every output; else the named output types, in the order given, once each.
+
+    Any name is accepted: every output type is storable now (what no kind parses is kept raw),
+    and only the engine knows which types a calc has; a name the calc does not list is reported
+    in the job's `skipped` when it runs.
+    """
     if outputs is None:
-        return list(PARSED_OUTPUTS)
+        return []
     if not isinstance(outputs, list) or not outputs or not all(isinstance(o, str) for o in outputs):
-        raise InvalidParameter(f"outputs must be a non-empty list of output types ({', '.join(PARSED_OUTPUTS)})")
-    unknown = sorted(set(outputs) - set(PARSED_OUTPUTS))
-    if unknown:
-        raise InvalidParameter(f"Icebox cannot import outputs of type {', '.join(unknown)}; it imports {', '.join(PARSED_OUTPUTS)}")
-    return [o for o in PARSED_OUTPUTS if o in outputs]
+        raise InvalidParameter("outputs must be a non-empty list of engine output types (hcurves, gmf_data, ...), or left out for every output")
+    if len(outputs) > MAX_OUTPUTS:
+        raise InvalidParameter(f"outputs lists {len(outputs)} types; the limit is {MAX_OUTPUTS}")
+    for name in outputs:
+        if not name or len(name) > MAX_OUTPUT_TYPE_CHARS or any(unicodedata.category(c)[0] in "CZ" for c in name):
+            raise InvalidParameter(f"outputs: {name[:40]!r} is not an engine output type name")
+    return list(dict.fromkeys(outputs))
 
 
 def _owner(*, requested_by, owner):
@@ -103,242 +85,3 @@ def _owner(*, requested_by, owner):
         return get_user_model().objects.get_by_natural_key(owner)
     except get_user_model().DoesNotExist:
         raise InvalidParameter(f"no user named {owner!r}") from None
-
-
-# -- running an import ---------------------------------------------------------------------------
-
-
-def import_job_run(*, job_id: int, on_progress: ProgressCallback | None = None) -> ImportJob:
-    """Run a queued job to done or failed. A job already claimed by another worker is left alone."""
-    with _job_lock(job_id) as locked:
-        job = ImportJob.objects.get(pk=job_id)
-        if not locked:
-            return job
-        with transaction.atomic():
-            job = ImportJob.objects.select_for_update().get(pk=job_id)
-            if job.status != ImportStatus.QUEUED:
-                return job
-            job.status = ImportStatus.RUNNING
-            job.started = timezone.now()
-            job.save(update_fields=["status", "started", "updated"])
-        progress = _Progress(job, on_progress)
-        try:
-            _run(job, progress)
-        except (IceboxError, ParseError) as exc:
-            _fail(job, str(exc) if isinstance(exc, ParseError) else exc.message)
-        except Exception as exc:  # noqa: BLE001 - the job must end failed, whatever broke
-            log.exception("import %s failed unexpectedly", job.pk)
-            _fail(job, f"internal error ({type(exc).__name__}); nothing was stored. The administrators can find it in the worker log.")
-        progress.emit()
-        return job
-
-
-def _run(job: ImportJob, progress: _Progress) -> None:
-    server = _configured_server(job.engine_url)
-    with EngineClient.from_settings(server) as client, locked_directory(prefix="import-") as tmp:
-        status = client.calc_status(job.calc_id)
-        calc_status = status.get("status") if isinstance(status, dict) else None
-        if calc_status not in COMPLETE_STATUSES:
-            raise CalcNotComplete(f"calc {job.calc_id} is `{calc_status}`, not complete: only complete calcs can be imported")
-        info = client.calc_info(job.calc_id)
-        calc = {
-            "engine_version": client.engine_version(),
-            "description": str(info.get("description") or status.get("description") or ""),
-            "calculation_mode": str(info.get("calculation_mode") or status.get("calculation_mode") or ""),
-            "status": calc_status,
-            "start_time": parse_engine_time(info.get("start_time") or status.get("start_time")),
-            "stop_time": parse_engine_time(info.get("stop_time")),
-            "oqparam": client.oqparam(job.calc_id),
-        }
-        wanted, skipped = _select_outputs(client.results(job.calc_id), job.outputs, job.calc_id)
-        progress.set(outputs_total=len(wanted), skipped=skipped)
-
-        already = set(
-            ImportedOutput.objects.filter(
-                calculation__owner=job.owner, calculation__engine_url=job.engine_url, calculation__calc_id=job.calc_id
-            ).values_list("output_id", flat=True)
-        )
-        downloads: dict[int, Download] = {}
-        for output in wanted:
-            if output["id"] not in already:  # imported before: reused below, not fetched again
-                downloads[output["id"]] = client.download(
-                    calc_id=job.calc_id, output_id=output["id"], dest_dir=tmp, on_size=progress.add_total, on_bytes=progress.add_bytes
-                )
-            progress.set(outputs_done=progress.job.outputs_done + 1)
-        progress.save()
-        _store(job, server, calc, wanted, downloads)
-
-
-def _select_outputs(outputs: list[dict], requested: list[str], calc_id: int) -> tuple[list[dict], list[dict]]:
-    wanted, skipped = [], []
-    for output in outputs:
-        entry = {"output_id": output.get("id"), "type": output.get("type"), "name": output.get("name")}
-        kind = output.get("type")
-        if kind not in PARSED_OUTPUTS:
-            skipped.append({**entry, "reason": f"Icebox does not import `{kind}` outputs"})
-        elif kind not in requested:
-            skipped.append({**entry, "reason": "not requested"})
-        elif "csv" not in (output.get("outtypes") or ["csv"]):
-            skipped.append({**entry, "reason": "the engine offers no CSV export of it"})
-        else:
-            wanted.append(output)
-    found = {o["type"] for o in wanted}
-    for kind in requested:
-        if kind not in found and not any(s["type"] == kind for s in skipped):
-            skipped.append({"output_id": None, "type": kind, "name": None, "reason": f"calc {calc_id} has no `{kind}` output"})
-    return wanted, skipped
-
-
-def _store(job: ImportJob, server: EngineServerConfig, calc: dict, wanted: list[dict], downloads: dict[int, Download]) -> None:
-    with transaction.atomic():
-        calculation, _ = Calculation.objects.get_or_create(owner=job.owner, engine_url=job.engine_url, calc_id=job.calc_id)
-        # Serialises imports of one calc for one owner: the second waits here, then reuses.
-        calculation = Calculation.objects.select_for_update().get(pk=calculation.pk)
-        for key, value in calc.items():
-            setattr(calculation, key, value)
-        calculation.save()
-        artifacts = []
-        for output in wanted:
-            existing = [row.artifact for row in ImportedOutput.objects.filter(calculation=calculation, output_id=output["id"]).select_related("artifact")]
-            if existing:
-                artifacts += existing
-                continue
-            download = downloads.get(output["id"])
-            if download is None:
-                raise EngineFailure(f"output {output['id']} was removed from Icebox while this import ran; import again")
-            artifacts += _store_output(job, server, calculation, output, download)
-        job.calculation = calculation
-        job.status = ImportStatus.DONE
-        job.finished = timezone.now()
-        job.error = ""
-        job.save()
-        job.artifacts.set(artifacts)
-
-
-def _store_output(job, server, calculation: Calculation, output: dict, download: Download) -> list:
-    tables = kinds.read_export(
-        download.file_name, download.path.read_bytes(), output_type=output["type"], max_uncompressed=settings.ICEBOX_MAX_UNCOMPRESSED_BYTES
-    )
-    artifacts = []
-    for table in tables:
-        source = {
-            "engine_url": server.base_url,
-            "engine_version": calculation.engine_version,
-            "calc_id": calculation.calc_id,
-            "calculation": calculation.pk,
-            "output_id": output["id"],
-            "output_type": output["type"],
-            "output_name": output.get("name"),
-            "export_name": download.file_name,
-            "file_name": table.file_name,
-            "description": calculation.description,
-            "calculation_mode": calculation.calculation_mode,
-            "start_time": _iso(calculation.start_time),
-            "stop_time": _iso(calculation.stop_time),
-            "job_parameters": calculation.oqparam,
-        }
-        artifact = artifact_create(owner=job.owner, table=table, metadata={"source": source})
-        ImportedOutput.objects.create(
-            calculation=calculation,
-            output_id=output["id"],
-            output_type=output["type"],
-            export_name=download.file_name[:255],
-            file_name=table.file_name[:255],
-            artifact=artifact,
-        )
-        artifacts.append(artifact)
-    return artifacts
-
-
-def _configured_server(engine_url: str) -> EngineServerConfig:
-    # Looked up again at run time: the credentials live in the worker's settings, never in the
-    # database, and a server removed from the allow-list since the request is no longer contacted.
-    server, _path = match_engine_url(engine_url, settings.ICEBOX_ENGINE_SERVERS)
-    return server
-
-
-def _fail(job: ImportJob, message: str) -> None:
-    job.status = ImportStatus.FAILED
-    job.error = f"{message} (nothing was stored for this import)"
-    job.finished = timezone.now()
-    job.save(update_fields=["status", "error", "finished", "updated", "outputs_done", "outputs_total", "bytes_done", "bytes_total", "skipped"])
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-class _Progress:
-    """Saves the job's counters as they change, at most every PROGRESS_SAVE_SECONDS for bytes."""
-
-    def __init__(self, job: ImportJob, callback: ProgressCallback | None):
-        self.job = job
-        self.callback = callback
-        self._saved = 0.0
-
-    def set(self, **fields) -> None:
-        for key, value in fields.items():
-            setattr(self.job, key, value)
-        self.save()
-
-    def add_total(self, size: int | None) -> None:
-        if size:
-            self.job.bytes_total += size
-
-    def add_bytes(self, count: int) -> None:
-        self.job.bytes_done += count
-        if time.monotonic() - self._saved >= PROGRESS_SAVE_SECONDS:
-            self.save()
-
-    def save(self) -> None:
-        self._saved = time.monotonic()
-        fields = ["outputs_done", "outputs_total", "bytes_done", "bytes_total", "skipped"]
-        ImportJob.objects.filter(pk=self.job.pk).update(updated=timezone.now(), **{f: getattr(self.job, f) for f in fields})
-        self.emit()
-
-    def emit(self) -> None:
-        if self.callback is not None:
-            self.callback(self.job)
-
-
-# -- jobs whose worker died ----------------------------------------------------------------------
-
-WORKER_DIED = "the worker running this import stopped before it finished (killed or crashed); nothing was stored: import again"
-
-
-def import_jobs_recover() -> int:
-    """Mark failed every `running` job whose worker is gone; returns how many.
-
-    The worker running a job holds a PostgreSQL session-level advisory lock on it; PostgreSQL
-    releases it when the worker's connection ends, however the worker died. So a running job
-    whose lock can be taken has no worker: no clock, heartbeat or timeout to tune.
-    """
-    recovered = 0
-    for job_id in ImportJob.objects.filter(status=ImportStatus.RUNNING).values_list("pk", flat=True):
-        with _job_lock(job_id) as locked:
-            if locked:
-                recovered += ImportJob.objects.filter(pk=job_id, status=ImportStatus.RUNNING).update(
-                    status=ImportStatus.FAILED, error=WORKER_DIED, finished=timezone.now(), updated=timezone.now()
-                )
-    if recovered:
-        log.warning("marked %d import(s) failed: their worker had died", recovered)
-    return recovered
-
-
-class _job_lock:
-    """`with _job_lock(job_id) as locked:` try the job's advisory lock on this thread's connection."""
-
-    def __init__(self, job_id: int):
-        self.key = _LOCK_NAMESPACE + int(job_id)
-        self.locked = False
-
-    def __enter__(self) -> bool:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s)", [self.key])
-            self.locked = cursor.fetchone()[0]
-        return self.locked
-
-    def __exit__(self, *exc_info) -> None:
-        if self.locked:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [self.key])

@@ -2,7 +2,7 @@
 
 from django_tasks import task
 
-from engine.services import import_job_run, import_jobs_recover
+from engine.runs import import_job_run, import_jobs_recover
 
 
 @task()

@@ -17,7 +17,7 @@ from icebox import selectors as artifact_selectors
 from icebox.exceptions import InvalidParameter
 from sharing.serializers import SHARED_PARAMETER
 
-_IMPORT_FIELDS = {"engine_url", "calc_id", "url", "outputs", "owner"}
+_IMPORT_FIELDS = {"engine_url", "calc_id", "url", "outputs", "datastore", "owner"}
 
 
 class ImportCreateView(APIView):

@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class GeoConfig(AppConfig):
     name = "geo"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from geo.loading import drop_orphan_partitions
+        from icebox import housekeeping
+
+        # A delete drops its partition after its commit unless a read holds the table; then here.
+        housekeeping.register("feature partitions of deleted artifacts", drop_orphan_partitions)

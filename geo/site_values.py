@@ -1,6 +1,6 @@
 """An artifact's values at one site, shaped by what its columns mean. Pure, no Django.
 
-The artifact's metadata `columns` (geo.parsers.Column as dicts) say what each property is: the
+The artifact's metadata `columns` (kinds.base.Column as dicts) say what each property is: the
 poE of a hazard curve at an IML, or the IML of a map or spectrum at a poE, for an IMT.
 """
 

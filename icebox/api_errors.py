@@ -15,9 +15,8 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
-from engine.exceptions import EngineFailure, ImportForbidden
 from icebox.authentication import BasicAuthenticationFailed
-from icebox.exceptions import InvalidFile, InvalidParameter, InvalidPropertyName, NotFound, ReadOnly
+from icebox.exceptions import Forbidden, InvalidFile, InvalidParameter, InvalidPropertyName, NotFound, ReadOnly, UpstreamFailure
 from kinds.base import ParseError
 
 log = logging.getLogger(__name__)
@@ -29,9 +28,9 @@ _STATUS = {
     ParseError: status.HTTP_400_BAD_REQUEST,
     NotFound: status.HTTP_404_NOT_FOUND,
     ReadOnly: status.HTTP_403_FORBIDDEN,
-    ImportForbidden: status.HTTP_403_FORBIDDEN,
+    Forbidden: status.HTTP_403_FORBIDDEN,
     # Imports talk to engines in workers; should a request ever wait on one, its failure is a bad gateway.
-    EngineFailure: status.HTTP_502_BAD_GATEWAY,
+    UpstreamFailure: status.HTTP_502_BAD_GATEWAY,
 }
 
 SERVER_ERROR = {"detail": "internal server error: the request was not completed; it is logged", "code": "server_error"}

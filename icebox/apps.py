@@ -6,9 +6,10 @@ class IceboxConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from icebox import tempfiles
+        from icebox import housekeeping, tempfiles
 
         # Django's system checks refuse a FILE_UPLOAD_TEMP_DIR that does not exist: create
         # ICEBOX_TMP_DIR before they run, so that any entry point (manage.py, gunicorn, pytest)
         # works on a fresh clone or with a new ICEBOX_TMP_DIR.
         tempfiles.directory()
+        housekeeping.register("orphaned temporary files", tempfiles.sweep)

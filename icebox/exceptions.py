@@ -1,6 +1,8 @@
 """Domain errors: what went wrong, in words a user can act on, with no notion of HTTP.
 
-`icebox.api_errors` maps them (and `geo.parsers.ParseError`) to status codes in one table.
+`icebox.api_errors` maps them (and `kinds.base.ParseError`) to status codes in one table, by
+these classes: other packages' errors subclass one of them (engine.exceptions), so that the map
+needs no import of theirs.
 """
 
 
@@ -40,6 +42,18 @@ class ReadOnly(IceboxError):
     """Shared with the user, who may read it but not change, delete or re-share it."""
 
     code = "read_only"
+
+
+class Forbidden(IceboxError):
+    """The user may not do this at all (not a matter of sharing: e.g. importing for another user)."""
+
+    code = "forbidden"
+
+
+class UpstreamFailure(IceboxError):
+    """A server Icebox depends on (an engine) could not give what was asked."""
+
+    code = "upstream_error"
 
 
 class NotComparable(InvalidParameter):

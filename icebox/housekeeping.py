@@ -7,7 +7,8 @@ connection, so a dead worker's job is failed while the other workers live, busy 
 step decides from facts (a lock PostgreSQL or the kernel dropped), never from a clock, so any
 number of workers may sweep at once.
 
-To add a step, append it to STEPS: a function taking nothing and returning how many things it
+Each app registers its own steps (`register`, from its AppConfig.ready), so that this module
+imports none of them: a step is a function taking nothing and returning how many things it
 cleared.
 """
 
@@ -19,18 +20,16 @@ from typing import Callable
 
 from django.db import connection
 
-from engine.services import import_jobs_recover
-from geo.loading import drop_orphan_partitions
-from icebox import tempfiles
-
 log = logging.getLogger(__name__)
 
-STEPS: list[tuple[str, Callable[[], int]]] = [
-    ("imports whose worker died", import_jobs_recover),
-    ("orphaned temporary files", tempfiles.sweep),
-    # A delete drops its partition after its commit unless a read holds the table; then here.
-    ("feature partitions of deleted artifacts", drop_orphan_partitions),
-]
+# In INSTALLED_APPS order: icebox (temporary files), geo (partitions), engine (dead workers' imports).
+STEPS: list[tuple[str, Callable[[], int]]] = []
+
+
+def register(name: str, step: Callable[[], int]) -> None:
+    """Add a step to every sweep (once, whatever how often an app's ready() runs)."""
+    if all(existing != name for existing, _ in STEPS):
+        STEPS.append((name, step))
 
 
 def sweep() -> dict[str, int]:

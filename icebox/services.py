@@ -54,10 +54,12 @@ def artifact_create(*, owner, table: Table, name: str | None = None, metadata: d
             metadata={**table.metadata, **(metadata or {}), "columns": [c.as_dict() for c in table.columns]},
         )
         ArtifactFile.objects.create(artifact=artifact, data=table.data)
-        loaded = load_features(artifact_id=artifact.pk, table=table)
-        artifact.feature_count = loaded.count
-        artifact.bbox = loaded.bbox
-        artifact.save(update_fields=["feature_count", "bbox"])
+        if table.has_rows:
+            # A file kept raw has no partition at all: nothing to read, nothing to drop.
+            loaded = load_features(artifact_id=artifact.pk, table=table)
+            artifact.feature_count = loaded.count
+            artifact.bbox = loaded.bbox
+            artifact.save(update_fields=["feature_count", "bbox"])
     return artifact
 
 

@@ -197,6 +197,9 @@ ICEBOX_ENGINE_CONNECT_TIMEOUT = env_int("ICEBOX_ENGINE_CONNECT_TIMEOUT", 10, min
 # Seconds without a byte from the engine: exporting a big calc can take a while before the first one.
 ICEBOX_ENGINE_READ_TIMEOUT = env_int("ICEBOX_ENGINE_READ_TIMEOUT", 300, minimum=1)
 ICEBOX_ENGINE_MAX_DOWNLOAD_BYTES = env_int("ICEBOX_ENGINE_MAX_DOWNLOAD_BYTES", ICEBOX_MAX_UPLOAD_BYTES, minimum=1)
+# The whole HDF5 datastore of a calc ("datastore": true in an import): often far bigger than any
+# export, so bounded on its own. Stored in one bytea, which PostgreSQL caps below 1 GiB.
+ICEBOX_ENGINE_MAX_DATASTORE_BYTES = env_int("ICEBOX_ENGINE_MAX_DATASTORE_BYTES", ICEBOX_ENGINE_MAX_DOWNLOAD_BYTES, minimum=1)
 
 # Background work (imports) goes through Django's Tasks API; the database backend needs no
 # service beyond PostgreSQL. Workers: `python manage.py icebox_worker`.

@@ -134,6 +134,11 @@ class Table:
     content_type: str = "text/csv"
     _rows: object = field(repr=False, compare=False, default=None)  # () -> Iterator, set by the kind
 
+    @property
+    def has_rows(self) -> bool:
+        """False for a file kept without rows (the raw kind): no feature partition is made for it."""
+        return self._rows is not None
+
     def rows(self) -> Iterator[tuple[Geometry, tuple]]:
         if self._rows is None:
             return iter(())

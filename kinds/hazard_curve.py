@@ -12,7 +12,7 @@ NAME = hazard_csv.HAZARD_CURVE
 TITLE = "Hazard curves"
 OUTPUT_TYPES = ("hcurves",)
 GEOMETRY = "point"
-FILTERABLE = ("custom_site_id",)
+FILTERABLE: tuple[str, ...] = ()
 
 
 def claims(file: ExportFile, export: Export) -> bool:

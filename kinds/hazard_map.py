@@ -12,7 +12,7 @@ NAME = hazard_csv.HAZARD_MAP
 TITLE = "Hazard maps"
 OUTPUT_TYPES = ("hmaps", "hmaps-stats")
 GEOMETRY = "point"
-FILTERABLE = ("custom_site_id",)
+FILTERABLE: tuple[str, ...] = ()
 
 
 def claims(file: ExportFile, export: Export) -> bool:

@@ -12,7 +12,7 @@ NAME = hazard_csv.UHS
 TITLE = "Uniform hazard spectra"
 OUTPUT_TYPES = ("uhs",)
 GEOMETRY = "point"
-FILTERABLE = ("custom_site_id",)
+FILTERABLE: tuple[str, ...] = ()
 
 
 def claims(file: ExportFile, export: Export) -> bool:

@@ -60,6 +60,7 @@ __all__ = [
     "prepare_datadir",
     "run_calc",
     "job",
+    "package_job",
 ]
 
 log = logging.getLogger("icebox.engine_harness")
@@ -221,6 +222,22 @@ def job(name: str, ini: str = "job.ini") -> Path:
     path = _assembled[name] / ini
     if not path.is_file():
         raise EngineError(f"no job file {ini} in {JOBS_DIR / name} or the package's {JOB_INPUTS[name]}")
+    return path
+
+
+def package_job(folder: str, ini: str = "job.ini") -> Path:
+    """A job the engine package ships as is (``qa_tests_data/<folder>/<ini>``), copied once per process."""
+    key = f"package:{folder}"
+    if key not in _assembled:
+        root = Path(tempfile.mkdtemp(prefix="icebox-oq-package-job-"))
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
+        dest = root / folder.replace("/", "_")
+        shutil.copytree(qa_tests_data(folder), dest, copy_function=shutil.copyfile,
+                        ignore=shutil.ignore_patterns("__pycache__", "__init__.py", "expected"))
+        _assembled[key] = dest
+    path = _assembled[key] / ini
+    if not path.is_file():
+        raise EngineError(f"no job file {ini} in the package's qa_tests_data/{folder}")
     return path
 
 

@@ -23,16 +23,21 @@ from tests.conftest import FIXTURES
 RESPONSES = FIXTURES / "engine" / "responses"
 CALC = 2
 # Output id -> the export the real engine sent for calc 2 (fixtures/README.md).
+# The full report and the site model are those of the same job run again as calc 1 (fixtures/README.md).
 EXPORTS = {
+    8: "calc1_output-1-report_1.rst",
     9: "calc2_output-9-hcurves-csv.zip",
     10: "calc2_output-10-hmaps-csv.zip",
     11: "calc2_output-11-hmaps-stats-csv.zip",
     12: "calc2_output-12-realizations_2.csv",
+    13: "calc1_output-6-site_model_1.csv",
     14: "calc2_output-14-uhs-csv.zip",
 }
-# CSV files inside those zips: 6 kinds (3 rlzs, mean, 2 quantiles) x 3 IMTs of curves, 6 maps, 3 map
-# statistics, 6 spectra; and the realizations (a table).
-EXPECTED_ARTIFACTS = 18 + 6 + 3 + 6 + 1
+# The hazard CSVs inside the zips: 6 kinds (3 rlzs, mean, 2 quantiles) x 3 IMTs of curves, 6 maps,
+# 3 map statistics, 6 spectra; the site model; and the realizations (an engine table).
+PARSED_ARTIFACTS = 18 + 6 + 3 + 6 + 1 + 1
+# Every output is kept: the report as a raw file.
+EXPECTED_ARTIFACTS = PARSED_ARTIFACTS + 1
 
 
 class Reply:
@@ -60,7 +65,7 @@ def _json(name: str) -> Reply:
 def export_reply(output_id: int) -> Reply:
     name = EXPORTS[output_id]
     data = (FIXTURES / name).read_bytes()
-    # As the engine sends them: a zip of several files, or the one file as text/plain.
+    # As the engine sends them: zips as application/x-zip, single CSV or rst files as text/plain.
     content_type = "application/x-zip" if name.endswith(".zip") else "text/plain"
     return Reply(200, data, {"Content-Type": content_type, "Content-Disposition": f"attachment; filename={name.split('_', 1)[1]}"})
 

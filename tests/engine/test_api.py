@@ -3,10 +3,9 @@
 import pytest
 from django_tasks_db.models import DBTaskResult
 
-from engine import services
+from engine import runs, services
 from engine.models import ImportJob
 from tests.engine.conftest import NOTHING, stored_counts
-from kinds import engine_table
 from tests.engine.fake_engine import CALC, EXPECTED_ARTIFACTS, FakeEngine
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +19,7 @@ def run_queued() -> None:
     """What a worker does with each queued task (the real worker runs in tests/engine/test_worker.py)."""
     for task in DBTaskResult.objects.order_by("enqueued_at"):
         assert task.task_path == "engine.tasks.run_import"
-        services.import_job_run(job_id=task.args_kwargs["args"][0])
+        runs.import_job_run(job_id=task.args_kwargs["args"][0])
 
 
 def test_post_answers_202_with_a_queued_job_and_contacts_no_engine(owner_client, fake_engine):
@@ -29,7 +28,7 @@ def test_post_answers_202_with_a_queued_job_and_contacts_no_engine(owner_client,
     body = response.json()
     assert body["status"] == "queued" and body["calc_id"] == CALC and body["engine_url"] == fake_engine.url
     assert body["url"].endswith(f"/imports/{body['id']}") and response["Location"] == body["url"]
-    assert body["outputs"] == ["hcurves", "hmaps", "hmaps-stats", "uhs", *engine_table.OUTPUT_TYPES]
+    assert body["outputs"] == [] and body["datastore"] is False  # every output the calc lists
     assert body["progress"] == {"outputs_done": 0, "outputs_total": 0, "bytes_done": 0, "bytes_total": 0}
     assert DBTaskResult.objects.get().args_kwargs == {"args": [body["id"]], "kwargs": {}}
     assert fake_engine.connections == 0  # the work happens in a worker
@@ -82,7 +81,8 @@ def test_another_port_of_the_listed_host_is_400(owner_client, fake_engine):
     "body, message",
     [
         ({"calc_id": 2}, "give engine_url and calc_id"),
-        ({"outputs": ["hcurves", "gmf_data"]}, "cannot import outputs of type gmf_data"),
+        ({"outputs": ["hcurves", "bad\nname"]}, "is not an engine output type name"),
+        ({"datastore": "yes"}, "datastore must be true or false"),
         ({"outputs": "hcurves"}, "outputs must be a non-empty list"),
         ({"outputs": []}, "outputs must be a non-empty list"),
         ({"calc": 2}, "unknown field(s) calc"),
@@ -148,7 +148,7 @@ def test_imports_and_calculations_are_owner_scoped(owner_client, other_client, f
     assert "oqparam" not in calc
     detail = owner_client.get(f"/calculations/{calc['id']}").json()
     assert detail["oqparam"]["poes"] == [0.002105]
-    assert {a["output_type"] for a in detail["artifacts"]} == {"hcurves", "hmaps", "hmaps-stats", "uhs", "realizations"}
+    assert {a["output_type"] for a in detail["artifacts"]} == {"hcurves", "hmaps", "hmaps-stats", "uhs"}
     assert other_client.get("/calculations").json()["results"] == []
     assert other_client.get(f"/calculations/{calc['id']}").status_code == 404
 

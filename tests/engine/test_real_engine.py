@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from engine import client as engine_client
-from engine import services
+from engine import runs, services
 from engine.servers import parse_engine_servers
 from icebox.models import Artifact
 from tests import engine_harness as eh
@@ -23,8 +23,10 @@ from tests.engine.worker import Worker, wait_for
 pytestmark = pytest.mark.engine
 
 PARSED = ("hcurves", "hmaps", "hmaps-stats", "uhs")
-# 6 kinds (3 rlzs, mean, 2 quantiles) x 3 IMTs of curves; 6 maps; 3 map statistics; 6 spectra.
-EXPECTED = 18 + 6 + 3 + 6
+# 6 kinds (3 rlzs, mean, 2 quantiles) x 3 IMTs of curves; 6 maps; 3 map statistics; 6 spectra;
+# and kept raw: the full report, the realizations, the site model.
+EXPECTED = 18 + 6 + 3 + 6 + 3
+OUTPUTS = 7
 ADMIN_PASSWORD = "Icebox-admin-pw-1"
 ALICE_PASSWORD = "Icebox-alice-pw-1"
 
@@ -45,20 +47,20 @@ def oq_server(oq_datadir, oq_calc):
         yield server
 
 
-def engine_exports(url: str, calc_id: int) -> dict[str, bytes]:
-    """The engine's own CSV exports of the parsed outputs, fetched directly: {file name: bytes}."""
+def engine_exports(url: str, calc_id: int, *, parsed: bool) -> dict[str, bytes]:
+    """The engine's own exports (CSV where offered) of the parsed outputs or of the others, fetched directly: {file name: bytes}."""
     files = {}
     for output in requests.get(f"{url}/v1/calc/{calc_id}/results", timeout=60).json():
-        if output["type"] not in PARSED:
+        if (output["type"] in PARSED) != parsed:
             continue
-        response = requests.get(f"{url}/v1/calc/result/{output['id']}", params={"export_type": "csv"}, timeout=120)
+        export_type = "csv" if "csv" in output["outtypes"] else output["outtypes"][0]
+        response = requests.get(f"{url}/v1/calc/result/{output['id']}", params={"export_type": export_type}, timeout=120)
         response.raise_for_status()
         if response.content[:4] == b"PK\x03\x04":
             archive = zipfile.ZipFile(io.BytesIO(response.content))
             files.update({name: archive.read(name) for name in archive.namelist()})
         else:
-            name = response.headers["Content-Disposition"].split("filename=")[1].strip('"').split("-", 2)[2]
-            files[name] = response.content
+            files[response.headers["Content-Disposition"].split("filename=")[1].strip('"')] = response.content
     return files
 
 
@@ -96,19 +98,24 @@ def test_import_through_the_api_and_a_real_worker_matches_the_engine_export(oq_s
             timeout=180, what="the import", worker=worker,
         )
     assert job["status"] == "done", job["error"]
-    assert job["progress"]["outputs_done"] == job["progress"]["outputs_total"] == 4
-    assert {s["type"] for s in job["skipped"]} == {"fullreport", "realizations", "site_model"}
+    assert job["progress"]["outputs_done"] == job["progress"]["outputs_total"] == OUTPUTS
+    assert job["skipped"] == []
 
-    exports = engine_exports(oq_server.url, oq_calc)
+    exports = engine_exports(oq_server.url, oq_calc, parsed=True)
+    kept = engine_exports(oq_server.url, oq_calc, parsed=False)
     artifacts = owner_client.get("/artifacts", {"calculation": job["calculation"], "page_size": 100}).json()
-    assert artifacts["count"] == len(exports) == EXPECTED
+    assert artifacts["count"] == len(exports) + len(kept) == EXPECTED
     by_name = {a["file_name"]: a for a in artifacts["results"]}
-    if len(by_name) < EXPECTED:  # paginated
-        page = owner_client.get(artifacts["next"]).json()
-        by_name.update({a["file_name"]: a for a in page["results"]})
-    assert by_name.keys() == exports.keys()
+    while len(by_name) < EXPECTED and artifacts["next"]:  # paginated
+        artifacts = owner_client.get(artifacts["next"]).json()
+        by_name.update({a["file_name"]: a for a in artifacts["results"]})
+    assert by_name.keys() == exports.keys() | kept.keys()
     checked = sum(check_every_value(owner_client, by_name[name], data) for name, data in exports.items())
     assert checked > 0
+    for name, data in kept.items():  # the report, realizations and site model: kept as the engine sent them
+        assert by_name[name]["artifact_type"] == "file" and by_name[name]["feature_count"] == 0
+        raw = owner_client.get(f"/artifact/{by_name[name]['id']}/raw")
+        assert (b"".join(raw.streaming_content) if raw.streaming else raw.content) == data
 
     source = by_name[f"hazard_map-mean_{oq_calc}.csv"]["metadata"]["source"]
     assert source["engine_url"] == oq_server.url and source["engine_version"] == eh.ENGINE_VERSION
@@ -121,7 +128,7 @@ def test_import_through_the_api_and_a_real_worker_matches_the_engine_export(oq_s
 
 def run(owner, url, calc_id):
     job = services.import_request(requested_by=owner, engine_url=url, calc_id=calc_id, enqueue=False)
-    return services.import_job_run(job_id=job.pk)
+    return runs.import_job_run(job_id=job.pk)
 
 
 @pytest.mark.django_db
@@ -173,7 +180,7 @@ def test_an_engine_killed_mid_import_leaves_nothing_and_a_retry_works(oq_datadir
         job = run(owner, server.url, oq_calc)
         assert job.status == "failed"
         assert job.error.startswith(f"engine at {server.url} cannot be reached"), job.error
-        assert job.outputs_done == 2 and job.outputs_total == 4
+        assert job.outputs_done == 2 and job.outputs_total == OUTPUTS
         assert stored_counts() == NOTHING
 
         # The engine comes back on the same address: the same import now succeeds.

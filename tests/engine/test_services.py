@@ -1,5 +1,6 @@
 """engine.services on real PostGIS against the fake engine: imports, failures, idempotence, recovery."""
 
+import hashlib
 import io
 import threading
 import zipfile
@@ -7,13 +8,13 @@ import zipfile
 import pytest
 from django.db import connection, connections
 
-from engine import services
+from engine import runs, services
 from engine.models import Calculation, ImportedOutput, ImportJob
 from engine.servers import parse_engine_servers
 from icebox.models import Artifact
 from tests.engine.conftest import NOTHING, stored_counts, transactional
-from kinds import engine_table
-from tests.engine.fake_engine import CALC, EXPECTED_ARTIFACTS, FakeEngine, Reply
+from tests.engine.fake_engine import CALC, EXPECTED_ARTIFACTS, EXPORTS, PARSED_ARTIFACTS, FakeEngine, Reply
+from tests.conftest import FIXTURES
 from tests.pg_sessions import backend_pid, end_session
 
 pytestmark = pytest.mark.django_db
@@ -21,13 +22,13 @@ pytestmark = pytest.mark.django_db
 
 def run(owner, engine, **kwargs) -> ImportJob:
     job = services.import_request(requested_by=owner, engine_url=engine.url, calc_id=kwargs.pop("calc_id", CALC), enqueue=False, **kwargs)
-    return services.import_job_run(job_id=job.pk)
+    return runs.import_job_run(job_id=job.pk)
 
 
 def test_it_imports_every_csv_of_every_parsed_output_with_its_provenance(owner, fake_engine):
     job = run(owner, fake_engine)
     assert job.status == "done", job.error
-    assert (job.outputs_done, job.outputs_total) == (5, 5)  # hcurves, hmaps, hmaps-stats, uhs, realizations
+    assert (job.outputs_done, job.outputs_total) == (7, 7) and job.skipped == []
     assert job.bytes_done == job.bytes_total > 0
     assert job.artifacts.count() == Artifact.objects.filter(owner=owner).count() == EXPECTED_ARTIFACTS
 
@@ -50,6 +51,7 @@ def test_it_imports_every_csv_of_every_parsed_output_with_its_provenance(owner, 
         "output_type": "hmaps-stats",
         "output_name": "Hazard Maps Statistics",
         "export_name": "output-11-hmaps-stats-csv.zip",
+        "export_type": "csv",
         "file_name": "hazard_map-mean-475y_2.csv",
         "description": calculation.description,
         "calculation_mode": "classical",
@@ -63,16 +65,89 @@ def test_it_imports_every_csv_of_every_parsed_output_with_its_provenance(owner, 
     assert "@" not in calculation.engine_url
 
 
-def test_outputs_it_does_not_parse_are_skipped_and_listed(owner, fake_engine):
+def test_outputs_no_kind_parses_are_kept_raw_byte_for_byte(owner, fake_engine):
     job = run(owner, fake_engine)
-    # Every parsed output type is requested by default: those calc 2 does not have are listed too.
-    absent = {t: f"calc 2 has no `{t}` output" for t in engine_table.OUTPUT_TYPES if t != "realizations"}
-    assert {s["type"]: s["reason"] for s in job.skipped} == {
-        "fullreport": "Icebox does not import `fullreport` outputs",
-        "site_model": "Icebox does not import `site_model` outputs",
-        **absent,
-    }
-    assert not any(p.startswith("/v1/calc/result/8") for p in fake_engine.paths())
+    assert job.status == "done", job.error
+    raw = {a.imported_output.output_id: a for a in Artifact.objects.filter(artifact_type="file").select_related("imported_output", "file")}
+    assert sorted(raw) == [8]  # the site model (13) and the realizations (12) are read by their kinds
+    for output_id, artifact in raw.items():
+        data = (FIXTURES / EXPORTS[output_id]).read_bytes()
+        assert bytes(artifact.file.data) == data and artifact.sha256 == hashlib.sha256(data).hexdigest()
+        assert artifact.feature_count == 0 and artifact.bbox is None
+    report = raw[8]
+    assert (report.file_name, report.content_type) == ("output-1-report_1.rst", "text/x-rst")
+    assert report.metadata["source"]["output_type"] == "fullreport" and report.metadata["source"]["export_type"] == "rst"
+    realizations = Artifact.objects.get(imported_output__output_id=12)
+    assert (realizations.artifact_type, realizations.feature_count, realizations.bbox) == ("table", 3, None)
+    assert realizations.metadata["output_type"] == realizations.metadata["source"]["output_type"] == "realizations"
+    site_model = Artifact.objects.get(imported_output__output_id=13)
+    assert (site_model.artifact_type, site_model.feature_count) == ("site_model", 3)
+    # The report was asked for in the one format the engine offers for it.
+    assert "/v1/calc/result/8?export_type=rst" in fake_engine.paths()
+    assert "/v1/calc/result/12?export_type=csv" in fake_engine.paths()
+
+
+def test_an_output_the_engine_fails_to_export_is_skipped_with_its_reason_and_retried_next_time(owner, fake_engine):
+    good = fake_engine.routes["/v1/calc/result/13"]
+    fake_engine.routes["/v1/calc/result/13"] = Reply(
+        500, b"Traceback (most recent call last):\n  ...\nKeyError: 'site_model'\n", {"Content-Type": "text/plain"})
+
+    job = run(owner, fake_engine)
+
+    assert job.status == "done", job.error
+    assert job.skipped == [{"output_id": 13, "type": "site_model", "name": "Site Model",
+                            "reason": f"the engine failed to export it: engine at {fake_engine.url} answered 500 for output 13 "
+                                      "of calc 2: Traceback (most recent call last):"}]
+    assert (job.outputs_done, job.outputs_total) == (7, 7)
+    assert job.artifacts.count() == EXPECTED_ARTIFACTS - 1
+    assert not ImportedOutput.objects.filter(output_id=13).exists()
+
+    fake_engine.routes["/v1/calc/result/13"] = good
+    fetched = len(fake_engine.paths())
+    again = run(owner, fake_engine)
+    assert again.status == "done" and again.skipped == []
+    assert again.artifacts.count() == EXPECTED_ARTIFACTS
+    assert set(again.artifacts.values_list("pk", flat=True)) > set(job.artifacts.values_list("pk", flat=True))
+    # Only the output that failed is fetched again.
+    assert [p for p in fake_engine.paths()[fetched:] if p.startswith("/v1/calc/result/")] == ["/v1/calc/result/13?export_type=csv"]
+
+
+@pytest.mark.parametrize("status", [404, 503])
+def test_an_output_answering_another_error_fails_the_whole_import(owner, fake_engine, status):
+    fake_engine.routes["/v1/calc/result/13"] = Reply(status, b"down for maintenance", {"Content-Type": "text/plain"})
+
+    job = run(owner, fake_engine)
+
+    assert job.status == "failed" and f"answered {status} for output 13 of calc 2" in job.error
+    assert stored_counts() == NOTHING
+
+
+def test_the_datastore_is_stored_only_when_asked_and_bounded_by_its_own_limit(owner, fake_engine, settings):
+    datastore = b"\x89HDF\r\n\x1a\n" + bytes(range(256)) * 40  # stands in for the engine's HDF5 file
+    fake_engine.routes[f"/v1/calc/{CALC}/datastore"] = Reply(
+        200, datastore, {"Content-Type": "application/x-hdf5", "Content-Disposition": "attachment; filename=calc_2.hdf5"})
+
+    assert run(owner, fake_engine).status == "done"
+    assert not any(p.startswith(f"/v1/calc/{CALC}/datastore") for p in fake_engine.paths())
+
+    settings.ICEBOX_ENGINE_MAX_DATASTORE_BYTES = len(datastore) - 1
+    job = run(owner, fake_engine, datastore=True)
+    assert job.status == "failed" and "the datastore of calc 2" in job.error and f"limit of {len(datastore) - 1} bytes" in job.error
+
+    settings.ICEBOX_ENGINE_MAX_DATASTORE_BYTES = len(datastore)
+    job = run(owner, fake_engine, datastore=True)
+    assert job.status == "done", job.error
+    artifact = ImportedOutput.objects.get(output_type="datastore").artifact
+    assert (artifact.artifact_type, artifact.file_name, artifact.content_type) == ("file", "calc_2.hdf5", "application/x-hdf5")
+    assert bytes(artifact.file.data) == datastore and artifact.imported_output.output_id == 0
+    assert job.artifacts.count() == EXPECTED_ARTIFACTS + 1
+
+
+def test_an_output_type_the_calc_does_not_list_is_reported_not_refused(owner, fake_engine):
+    job = run(owner, fake_engine, outputs=["gmf_data", "hmaps"])
+    assert job.status == "done"
+    assert set(ImportedOutput.objects.values_list("output_type", flat=True)) == {"hmaps"}
+    assert {"output_id": None, "type": "gmf_data", "name": None, "reason": "calc 2 has no `gmf_data` output"} in job.skipped
 
 
 def test_only_the_requested_outputs_are_imported(owner, fake_engine):
@@ -168,7 +243,7 @@ def test_an_engine_that_dies_mid_download_leaves_nothing_and_a_retry_succeeds(ow
 def test_a_server_removed_from_the_allow_list_is_not_contacted(owner, fake_engine, settings):
     job = services.import_request(requested_by=owner, engine_url=fake_engine.url, calc_id=CALC, enqueue=False)
     settings.ICEBOX_ENGINE_SERVERS = parse_engine_servers("http://127.0.0.1:1")
-    job = services.import_job_run(job_id=job.pk)
+    job = runs.import_job_run(job_id=job.pk)
     assert job.status == "failed" and "is not in ICEBOX_ENGINE_SERVERS" in job.error
     assert fake_engine.connections == 0
 
@@ -176,7 +251,7 @@ def test_a_server_removed_from_the_allow_list_is_not_contacted(owner, fake_engin
 def test_a_job_is_run_once(owner, fake_engine):
     job = run(owner, fake_engine)
     requests_made = len(fake_engine.requests)
-    assert services.import_job_run(job_id=job.pk).status == "done"
+    assert runs.import_job_run(job_id=job.pk).status == "done"
     assert len(fake_engine.requests) == requests_made
 
 
@@ -186,9 +261,9 @@ def test_a_job_is_run_once(owner, fake_engine):
 def test_a_running_job_whose_worker_is_gone_is_marked_failed(owner, fake_engine):
     job = services.import_request(requested_by=owner, engine_url=fake_engine.url, calc_id=CALC, enqueue=False)
     ImportJob.objects.filter(pk=job.pk).update(status="running")
-    assert services.import_jobs_recover() == 1
+    assert runs.import_jobs_recover() == 1
     job.refresh_from_db()
-    assert job.status == "failed" and job.error == services.WORKER_DIED
+    assert job.status == "failed" and job.error == runs.WORKER_DIED
     # ... and importing again then works.
     assert run(owner, fake_engine).status == "done"
 
@@ -201,7 +276,7 @@ def test_every_import_task_first_fails_the_jobs_of_dead_workers(owner, fake_engi
     job = services.import_request(requested_by=owner, engine_url=fake_engine.url, calc_id=CALC, enqueue=False)
     assert run_import.call(job.pk) == "done"
     stale.refresh_from_db()
-    assert stale.status == "failed" and stale.error == services.WORKER_DIED
+    assert stale.status == "failed" and stale.error == runs.WORKER_DIED
 
 
 def test_a_running_job_whose_worker_lives_is_left_alone(owner, fake_engine, django_db_blocker):
@@ -211,17 +286,17 @@ def test_a_running_job_whose_worker_lives_is_left_alone(owner, fake_engine, djan
     other = connections.create_connection("default")
     try:
         with other.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_lock(%s)", [services._LOCK_NAMESPACE + job.pk])
+            cursor.execute("SELECT pg_advisory_lock(%s)", [runs._LOCK_NAMESPACE + job.pk])
             other_pid = backend_pid(cursor)
-        assert services.import_jobs_recover() == 0
+        assert runs.import_jobs_recover() == 0
         # and a second worker does not run it either
-        assert services.import_job_run(job_id=job.pk).status == "running"
+        assert runs.import_job_run(job_id=job.pk).status == "running"
     finally:
         other.close()
     # The worker is gone once the server has ended its session, a moment after the close.
     with connection.cursor() as cursor:
         end_session(cursor, other_pid)
-    assert services.import_jobs_recover() == 1
+    assert runs.import_jobs_recover() == 1
 
 
 # -- concurrency (real transactions: each thread has its own connection) -----------------------
@@ -241,7 +316,7 @@ def test_two_imports_of_one_calc_at_once_store_it_once(owner, settings):
         def work(job_id):
             try:
                 barrier.wait()
-                services.import_job_run(job_id=job_id)
+                runs.import_job_run(job_id=job_id)
             except Exception as exc:  # noqa: BLE001
                 errors.append(exc)
             finally:
@@ -257,7 +332,7 @@ def test_two_imports_of_one_calc_at_once_store_it_once(owner, settings):
     assert [job.status for job in done] == ["done", "done"], [job.error for job in done]
     assert set(done[0].artifacts.values_list("pk", flat=True)) == set(done[1].artifacts.values_list("pk", flat=True))
     counts = stored_counts()
-    assert counts["artifacts"] == counts["provenance"] == counts["partitions"] == EXPECTED_ARTIFACTS
+    assert counts["artifacts"] == counts["provenance"] == EXPECTED_ARTIFACTS and counts["partitions"] == PARSED_ARTIFACTS
     assert counts["calculations"] == 1
     # Both really downloaded (they overlapped), one stored.
     assert len([p for p in engine.paths() if p.startswith("/v1/calc/result/9")]) == 2

@@ -5,9 +5,9 @@ import pytest
 from django.db import connection
 
 from engine.models import ImportJob
-from engine.services import WORKER_DIED
+from engine.runs import WORKER_DIED
 from tests.engine.conftest import NOTHING, stored_counts, transactional
-from tests.engine.fake_engine import CALC, EXPECTED_ARTIFACTS
+from tests.engine.fake_engine import CALC, EXPECTED_ARTIFACTS, PARSED_ARTIFACTS
 from tests.engine.worker import Worker, wait_for
 from tests.pg_sessions import end_session
 
@@ -59,7 +59,7 @@ def test_a_worker_killed_while_storing_leaves_nothing_and_the_import_can_run_aga
         retry = owner_client.post("/artifacts/import", {"engine_url": fake_engine.url, "calc_id": CALC}, format="json").json()["id"]
         wait_for(lambda: job_status(retry) in ("done", "failed"), timeout=60, what="the retried import", worker=worker)
     assert job_status(retry) == "done", ImportJob.objects.get(pk=retry).error
-    assert stored_counts()["artifacts"] == stored_counts()["partitions"] == EXPECTED_ARTIFACTS
+    assert stored_counts()["artifacts"] == EXPECTED_ARTIFACTS and stored_counts()["partitions"] == PARSED_ARTIFACTS
 
 
 def test_icebox_import_command_runs_the_same_import_with_a_progress_bar(owner, fake_engine, capsys):
@@ -69,7 +69,7 @@ def test_icebox_import_command_runs_the_same_import_with_a_progress_bar(owner, f
     out, err = capsys.readouterr()
     assert "done: calc 2 from" in out and "12 artifact(s)" in out
     assert "[##############################] 2/2 outputs" in err
-    assert "skipped output 12 (realizations)" in err
+    assert "skipped output 12 (realizations): not requested" in err
 
     with pytest.raises(CommandError, match="answered 404 for calc 7: no such calculation"):
         call_command("icebox_import", "--engine", fake_engine.url, "--calc", "7", "--owner", "owner")

@@ -16,6 +16,7 @@ import zipfile
 import pytest
 from django.db import connection
 
+from engine import runs as engine_runs
 from engine import services as engine_services
 from engine.models import Calculation, ImportedOutput
 from geo import sites
@@ -73,7 +74,7 @@ def fake_engine(settings):
 
 def import_calc(owner, fake_engine) -> Calculation:
     job = engine_services.import_request(requested_by=owner, engine_url=fake_engine.url, calc_id=CALC, enqueue=False)
-    job = engine_services.import_job_run(job_id=job.pk)
+    job = engine_runs.import_job_run(job_id=job.pk)
     assert job.status == "done", job.error
     return Calculation.objects.get(owner=owner)
 

@@ -8,7 +8,7 @@ from django_tasks_db.models import DBTaskResult
 
 from engine.models import ImportJob
 from engine.servers import parse_engine_servers
-from engine.services import WORKER_DIED
+from engine.runs import WORKER_DIED
 from icebox import housekeeping
 from tests.engine.fake_engine import CALC, EXPORTS, FakeEngine, Reply, export_reply
 from tests.engine.worker import Worker, wait_for

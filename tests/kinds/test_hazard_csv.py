@@ -577,14 +577,16 @@ def test_malformed_quoting_is_rejected():
 
 # --- errors in the header -------------------------------------------------------------------
 
-UNCLAIMED = ("not a file Icebox can read: uploads take the engine's CSV exports of hazard curves, hazard maps, "
+UNCLAIMED = ("not a file Icebox can read: uploads take the engine's CSV exports of ground-motion fields, site mesh of "
+             "ground-motion fields, average ground motion per site, site model, ruptures, exposure assets, average losses "
+             "per asset, average damages per asset, loss maps per asset, hazard curves, hazard maps, "
              "uniform hazard spectra, engine tables (or a zip of them)")
 
 
 def test_engine_csv_no_kind_reads_is_refused_naming_what_uploads_take():
     # Before the kind registry this was "line 2: unknown column 'rlz_id'" from the hazard reader;
-    # an upload of a file no kind claims now says what an upload may be. (The realizations file
-    # itself is an engine table: its metadata row says it is the engine's.)
+    # an upload of a file no kind claims now says what an upload may be.
+    # (The realizations file itself is an engine table: its metadata row says it is the engine's.)
     error = parse_error(read_csv, "rlz_table.csv", b"rlz_id,branch_path,weight\r\n0,A~A,1.0\r\n")
 
     assert str(error) == f"rlz_table.csv: {UNCLAIMED}"

@@ -1,4 +1,4 @@
-"""`python manage.py icebox_import --engine URL --calc N --owner USER [--outputs hcurves hmaps]`
+"""`python manage.py icebox_import --engine URL --calc N --owner USER [--outputs hcurves gmf_data] [--datastore]`
 
 The same service as POST /artifacts/import, run in this process instead of a worker, with a
 progress bar on stderr. Exits non-zero, with the reason, if the import fails.
@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from engine import services
+from engine import runs, services
 from engine.models import ImportStatus
 from icebox.exceptions import IceboxError
 from kinds.base import ParseError
@@ -25,18 +25,19 @@ class Command(BaseCommand):
         # Not type=int: int() takes "٣" for 3; import_request parses ASCII digits.
         parser.add_argument("--calc", required=True, help="the engine's calc id")
         parser.add_argument("--owner", required=True, help="Icebox user name that will own the artifacts")
-        parser.add_argument("--outputs", nargs="+", choices=services.PARSED_OUTPUTS, help="default: all of them")
+        parser.add_argument("--outputs", nargs="+", help="engine output types (default: every output of the calc)")
+        parser.add_argument("--datastore", action="store_true", help="also store the calc's HDF5 datastore")
 
-    def handle(self, *args, engine, calc, owner, outputs, **options):
+    def handle(self, *args, engine, calc, owner, outputs, datastore, **options):
         try:
             user = get_user_model().objects.get_by_natural_key(owner)
         except get_user_model().DoesNotExist:
             raise CommandError(f"no user named {owner!r}") from None
         try:
-            job = services.import_request(requested_by=user, engine_url=engine, calc_id=calc, outputs=outputs, enqueue=False)
+            job = services.import_request(requested_by=user, engine_url=engine, calc_id=calc, outputs=outputs, datastore=datastore, enqueue=False)
         except (IceboxError, ParseError) as exc:
             raise CommandError(str(exc)) from None
-        job = services.import_job_run(job_id=job.pk, on_progress=self._draw)
+        job = runs.import_job_run(job_id=job.pk, on_progress=self._draw)
         self.stderr.write("")
         for skipped in job.skipped:
             self.stderr.write(f"skipped output {skipped['output_id']} ({skipped['type']}): {skipped['reason']}")
