@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import zipfile
 
 import mapbox_vector_tile
 import pytest
@@ -212,3 +213,65 @@ def test_one_event_of_a_big_map_is_an_index_scan_not_a_scan_of_the_map(owner_cli
     text = plan(select, None)
     assert f"geo_feature_{big}_f0" in text or f"geo_feature_{big}_geom" in text, text
     assert "Seq Scan on geo_feature_" not in text, text
+
+
+# --- a real GMF (branch spatial's gmf kind): one event is one map -------------------------------
+
+GMF_ZIP = "scenario1_calc1_output-4-gmf_data-csv.zip"
+
+
+def gmf_expected() -> tuple[list[dict], list[dict]]:
+    """The GMF rows at their mesh points, and the sigma_epsilon rows, read with the csv module."""
+    from tests.conftest import fixture_bytes
+
+    with zipfile.ZipFile(io.BytesIO(fixture_bytes(GMF_ZIP))) as archive:
+        def rows(name):
+            return list(csv.DictReader(archive.read(name).decode().splitlines()[1:]))
+
+        mesh = {r["custom_site_id"]: (float(r["lon"]), float(r["lat"])) for r in rows("sitemesh_1.csv")}
+        gmf = [
+            {"idx": i, "lon": mesh[r["custom_site_id"]][0], "lat": mesh[r["custom_site_id"]][1],
+             "properties": {"event_id": int(r["event_id"]), "gmv_PGA": float(r["gmv_PGA"]), "custom_site_id": r["custom_site_id"]}}
+            for i, r in enumerate(rows("gmf-data_1.csv"))
+        ]
+        sigma = [{"event_id": int(r["event_id"]), "rlz_id": int(r["rlz_id"]), "sig_inter_PGA": float(r["sig_inter_PGA"]),
+                  "eps_inter_PGA": float(r["eps_inter_PGA"])} for r in rows("sigma_epsilon_1.csv")]
+    return gmf, sigma
+
+
+@pytest.fixture
+def gmf(owner_client):
+    from tests.conftest import fixture_bytes
+
+    response = upload(owner_client, GMF_ZIP, fixture_bytes(GMF_ZIP))
+    assert response.status_code == 201, response.content
+    return {a["file_name"]: a for a in response.json()["artifacts"]}
+
+
+def test_one_event_of_a_real_gmf_is_one_map(owner_client, gmf):
+    rows, sigma = gmf_expected()
+    artifact = gmf["gmf-data_1.csv"]
+    assert artifact["artifact_type"] == "gmf"
+    events = sorted({r["properties"]["event_id"] for r in rows})
+    assert len(events) > 1
+    for event in events:
+        want = [r for r in rows if r["properties"]["event_id"] == event]
+        got = [as_expected(f) for f in features(owner_client.get(f"/artifact/{artifact['id']}?event_id={event}"))]
+        assert got == want
+        page = json.loads(body(owner_client.get(f"/ogc/collections/{artifact['id']}/items?event_id={event}&limit=10000")))
+        assert [as_expected(f) for f in page["features"]] == want
+        # z7 tile of the mesh around (0, 0): every site of this event, and only this event's.
+        response = owner_client.get(f"/artifact/{artifact['id']}/tiles/7/64/63.mvt?event_id={event}")
+        assert response.status_code == 200
+        [layer] = mapbox_vector_tile.decode(response.content).values()
+        in_tile = {r["idx"] for r in want if -64 <= tile_pixel(r["lon"], r["lat"], 7, 64, 63)[0] <= 4160 and -64 <= tile_pixel(r["lon"], r["lat"], 7, 64, 63)[1] <= 4160}
+        assert in_tile and {f["id"] for f in layer["features"]} == in_tile
+        assert {f["properties"]["event_id"] for f in layer["features"]} == {event}
+    tilejson = owner_client.get(f"/artifact/{artifact['id']}/tiles.json?event_id={events[0]}").json()
+    assert tilejson["tiles"][0].endswith(f".mvt?event_id={events[0]}")
+    assert tilejson["vector_layers"][0]["filterable"] == {"event_id": "int"}
+    # The zip's sigma_epsilon is a table: its rows, by event.
+    table = gmf["sigma_epsilon_1.csv"]
+    assert table["artifact_type"] == "table"
+    page = json.loads(body(owner_client.get(f"/artifact/{table['id']}/rows?event_id={events[-1]}")))
+    assert page["rows"] == [r for r in sigma if r["event_id"] == events[-1]] and page["rows"]
