@@ -148,7 +148,8 @@ def test_imports_and_calculations_are_owner_scoped(owner_client, other_client, f
     assert "oqparam" not in calc
     detail = owner_client.get(f"/calculations/{calc['id']}").json()
     assert detail["oqparam"]["poes"] == [0.002105]
-    assert {a["output_type"] for a in detail["artifacts"]} == {"hcurves", "hmaps", "hmaps-stats", "uhs"}
+    # Every output is kept: the hazard ones, the site model, the realizations (a table), the report (raw).
+    assert {a["output_type"] for a in detail["artifacts"]} == {"hcurves", "hmaps", "hmaps-stats", "uhs", "site_model", "realizations", "fullreport"}
     assert other_client.get("/calculations").json()["results"] == []
     assert other_client.get(f"/calculations/{calc['id']}").status_code == 404
 
