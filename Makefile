@@ -47,7 +47,7 @@ var/secret_key:
 
 run: bootstrap
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py icebox_demo
+	$(PY) manage.py icebox_demo --password-file var/demo_password
 	$(PY) manage.py collectstatic --noinput
 	exec scripts/serve.sh
 

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "sharing",
     "compare",
     "throttling",
+    "explore",
 ]
 
 MIDDLEWARE = [

@@ -18,6 +18,7 @@ urlpatterns = [
     path("ogc/", include("ogc.urls")),
     path("ogc", ogc_views.LandingView.as_view()),
     path("", include("engine.urls")),
+    path("", include("explore.urls")),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/token", ObtainAuthToken.as_view(throttle_classes=[TokenAddressThrottle, TokenUsernameThrottle]), name="api-token"),
     path("api-auth/", include("rest_framework.urls")),

@@ -3,9 +3,10 @@
 #   1. system packages (only those missing),
 #   2. a PostgreSQL server on 127.0.0.1:5432 with PostGIS, role+database "icebox",
 #      PostGIS in "icebox" and in template1 (so Django's test database gets it),
-#   3. the virtualenv .venv with requirements.txt installed.
+#   3. the virtualenv .venv with requirements.txt installed,
+#   4. the explorer's JavaScript (npm ci from package-lock.json; Node.js and npm from Debian if missing).
 # With --tests (make test), also what only the test suite uses: Debian's QGIS (python3-qgis,
-# about 170 packages), so that `make run` stays light.
+# about 170 packages) and Chromium, so that `make run` stays light.
 # Idempotent: a second run does nothing and prints a single "ok" line.
 # Honours DATABASE_URL: if it differs from the default, no role/database is created.
 # -E: the ERR trap below also fires inside functions (without it a failure there exits silently).
@@ -97,8 +98,11 @@ if [[ $URL_IS_LOCAL -eq 1 ]] && ! tcp_open && [[ -z $(local_clusters) ]]; then
     pkgs+=(postgresql)
 fi
 command -v psql >/dev/null || pkgs+=(postgresql-client)
-# The suite opens Icebox layers in QGIS with Debian's PyQGIS (tests/ogc/test_qgis.py).
-[[ $FOR_TESTS -eq 0 ]] || pkgs+=(python3-qgis)
+# The suite opens Icebox layers in QGIS with Debian's PyQGIS (tests/ogc/test_qgis.py) and drives
+# the explorer page in Debian's headless Chromium (tests/explore/).
+[[ $FOR_TESTS -eq 0 ]] || pkgs+=(python3-qgis chromium)
+# The explorer's JavaScript comes from the npm registry (step 4); Debian 12 has Node.js 18 and npm 9.
+command -v npm >/dev/null || pkgs+=(nodejs npm)
 apt_install "${pkgs[@]}"
 # python3 may be Debian's (needs python3-venv for ensurepip) or another one (pyenv) that has venv.
 if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
@@ -235,5 +239,25 @@ if [[ ! -f $REQ_STAMP || $(cat "$REQ_STAMP") != "$req_sum" ]]; then
         || die "GeoDjango cannot load the GDAL/GEOS libraries"
     echo "$req_sum" >"$REQ_STAMP"
 fi
+
+# ---------------------------------------------------------------- 4. the explorer's JavaScript
+# MapLibre GL JS, pinned by package-lock.json, installed again only when the lock file changes
+# (npm ci empties node_modules, stamp included); the page serves a copy of its files from
+# explore/static (no CDN, no build step), which collectstatic picks up.
+NODE_STAMP=$ROOT/node_modules/.package-lock.sha256
+VENDOR=$ROOT/explore/static/explore/vendor
+lock_sum=$(sha256sum "$ROOT/package-lock.json" | cut -d' ' -f1)
+if [[ ! -f $NODE_STAMP || $(cat "$NODE_STAMP") != "$lock_sum" ]]; then
+    say "installing the explorer's JavaScript (npm ci)"
+    quietly npm ci --no-audit --no-fund
+    echo "$lock_sum" >"$NODE_STAMP"
+fi
+for file in maplibre-gl.js maplibre-gl.css LICENSE.txt; do
+    if ! cmp -s "$ROOT/node_modules/maplibre-gl/dist/$file" "$VENDOR/$file"; then
+        mkdir -p "$VENDOR"
+        cp "$ROOT/node_modules/maplibre-gl/dist/$file" "$VENDOR/$file"
+        say "copied maplibre-gl/dist/$file into explore/static/explore/vendor"
+    fi
+done
 
 if [[ $ACTIONS -eq 0 ]]; then echo "bootstrap: ok"; else echo "bootstrap: done"; fi

@@ -8,7 +8,7 @@ from django.test import Client
 from tests.conftest import fixture_bytes
 from tests.support import upload
 
-LINKS = ["/artifacts", "/calculations", "/imports", "/api/schema", "/ogc", "/admin/"]
+LINKS = ["/artifacts", "/calculations", "/imports", "/explore/", "/api/schema", "/ogc", "/admin/"]
 
 
 def _page(client):
