@@ -18,6 +18,7 @@ from django.db.models import BooleanField, Expression, F, Field, Func, Q, QueryS
 from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import JSONObject
 
+from geo.filters import filter_features
 from geo.models import Feature
 from geo.thinning import THINNING_CELL
 from geo.tiles import tile_envelope_with_margin
@@ -54,9 +55,11 @@ def _features(
     *,
     envelopes: list[Polygon] | None = None,
     region: GEOSGeometry | None = None,
+    filters: dict | None = None,
 ) -> QuerySet:
-    """The artifact's features, intersecting any of `envelopes` and within `region` when given."""
-    qs = Feature.objects.filter(artifact_id=_readable_id(readable))
+    """The artifact's features, intersecting any of `envelopes`, within `region` and equal to
+    `filters` (geo.filters: `{"event_id": 3}`) when given."""
+    qs = filter_features(Feature.objects.filter(artifact_id=_readable_id(readable)), filters)
     if envelopes:
         qs = qs.filter(reduce(operator.or_, (Q(_InBox(env)) for env in envelopes)))
     if region is not None:
@@ -112,6 +115,7 @@ def feature_collection_chunks(
     limit: int | None = None,
     offset: int = 0,
     trailer: Callable[[int, bool], dict] | None = None,
+    filters: dict | None = None,
 ) -> Iterator[bytes]:
     """A GeoJSON FeatureCollection of the artifact's features (those intersecting any of
     `envelopes` and within `region`, when given), in file order, as a stream of byte chunks.
@@ -127,8 +131,9 @@ def feature_collection_chunks(
     complete, empty collection.
     """
     artifact_id = _readable_id(readable)
-    features = _features(readable, envelopes=envelopes, region=region)
-    filtered = bool(envelopes) or region is not None
+    features = _features(readable, envelopes=envelopes, region=region, filters=filters)
+    # An equality filter too: one event's rows come from its index, not from a walk of the primary key.
+    filtered = bool(envelopes) or region is not None or bool(filters)
     base, params = _with_properties(features, properties).query.sql_with_params()
     params = list(params)
     if limit is None and offset == 0:
@@ -196,7 +201,8 @@ def feature_text(readable: ReadableArtifact, idx: int, *, properties: list[str] 
 
 
 def vector_tile(
-    readable: ReadableArtifact, *, z: int, x: int, y: int, layer: str, properties: list[str] | None = None, thin_by: str | None = None
+    readable: ReadableArtifact, *, z: int, x: int, y: int, layer: str, properties: list[str] | None = None, thin_by: str | None = None,
+    filters: dict | None = None,
 ) -> bytes:
     """One Mapbox vector tile of the artifact's features in tile z/x/y: one ST_AsMVT statement.
 
@@ -208,16 +214,19 @@ def vector_tile(
     Empty bytes: no feature in the tile. NotFound: the artifact was deleted after the caller
     looked it up (its partition may be gone already, which would look like an empty tile); the
     statement checks that itself, from a snapshot taken once it holds the partition.
+    `filters` (geo.filters, `{"event_id": 3}`) pick the features before the cells are thinned.
     """
     artifact_id = _readable_id(readable)
     minlon, minlat, maxlon, maxlat = tile_envelope_with_margin(z, x, y, MVT_BUFFER / MVT_EXTENT)
     names = properties or []
+    equal = list((filters or {}).items())
     params = [
         layer, MVT_EXTENT, artifact_id, z, x, y, MVT_EXTENT, MVT_BUFFER, z, x, z, y,
         *([thin_by] if thin_by is not None else []), artifact_id, minlon, minlat, maxlon, maxlat,
+        *[value for name, wanted in equal for value in (name, json.dumps(wanted))],
         *[value for name in names for value in (name, name)], artifact_id,
     ]
-    sql = _tile_sql(thinned=thin_by is not None, properties=len(properties) if properties is not None else None)
+    sql = _tile_sql(thinned=thin_by is not None, properties=len(properties) if properties is not None else None, filters=len(equal))
     # No transaction.atomic(): in autocommit, PostgreSQL runs the statements of one query string
     # as one implicit transaction, so SET LOCAL holds for the SELECT and no more, without the two
     # round trips of BEGIN and COMMIT (a z12 tile takes well under a millisecond in SQL).
@@ -230,7 +239,7 @@ def vector_tile(
 
 
 @cache
-def _tile_sql(*, thinned: bool, properties: int | None) -> str:
+def _tile_sql(*, thinned: bool, properties: int | None, filters: int = 0) -> str:
     """The tile statement's text, written once per shape (thinned or not; every property, or so
     many named ones): compiling querysets for it on every request cost more than a small tile's
     SQL. The artifact, tile, names and values are bound parameters, in the order vector_tile lists them."""
@@ -256,6 +265,8 @@ def _tile_sql(*, thinned: bool, properties: int | None) -> str:
     keys = (
         f'SELECT f."idx" AS idx, f."geom" AS g, {thin_key} AS thin_key FROM {features} f'
         ' WHERE f."artifact_id" = %s AND f."geom" && ST_MakeEnvelope(%s, %s, %s, %s, 4326)'
+        # The expression each filterable column is indexed by (geo.filters.index_statements).
+        + ' AND (f."properties" -> %s) = %s::jsonb' * filters
     )
     base = f'SELECT f."idx" AS idx, f."geom" AS g, {props} AS props FROM {features} f WHERE f."artifact_id" = %s'
     return (

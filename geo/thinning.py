@@ -17,10 +17,16 @@ THINNING_CELL = 16
 
 
 def thinning_column(columns: list[dict], properties: list[str] | None) -> str | None:
-    """The column whose largest value a cell keeps: the first numeric column the tile carries (None: lowest idx)."""
+    """The column whose largest value a cell keeps: the first float column the tile carries (None: lowest idx).
+
+    Integer columns are ids (event_id, rup_id, sids), not values: a GMF's 100 events at one site
+    would otherwise keep the last event rather than the strongest motion. Columns stored before
+    kinds had dtypes have only is_text.
+    """
     wanted = set(properties) if properties is not None else None
     for column in columns:
-        if not column.get("is_text") and (wanted is None or column["name"] in wanted):
+        numeric = column.get("dtype", "text" if column.get("is_text") else "float") == "float"
+        if numeric and (wanted is None or column["name"] in wanted):
             return column["name"]
     return None
 

@@ -15,9 +15,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from geo import sites
+from geo.filters import artifact_filterable, parse_filters
 from geo.params import column_names, parse_properties, parse_site_query
 from geo.selectors import MVT_EXTENT, vector_tile
 from geo.site_schema import SITE_PARAMETERS, ArtifactSiteSerializer
+from geo.table_views import FILTER_PARAMETER
 from geo.thinning import THINNING_CELL, thinning_column, thinning_rule
 from geo.tiles import MAX_ZOOM, tile_bounds
 from icebox.exceptions import NotFound
@@ -45,6 +47,12 @@ def layer_name(artifact) -> str:
     return name or f"artifact_{artifact.pk}"
 
 
+def _equality_filters(request, artifact) -> dict:
+    # Tiles and TileJSON take `properties` and the artifact's column filters; TileJSON hands the
+    # filters on in its tile URL, so a map of one event is one TileJSON URL.
+    return parse_filters(request.query_params, filterable=artifact_filterable(artifact), accepted=("properties",))
+
+
 def _properties(request, artifact) -> list[str] | None:
     if "properties" not in request.query_params:
         return None
@@ -54,7 +62,7 @@ def _properties(request, artifact) -> list[str] | None:
 class ArtifactTileView(APIView):
     content_negotiation_class = AnyAccept
 
-    @extend_schema(parameters=[_PROPERTIES], responses={(200, MVT): OpenApiTypes.BINARY, 204: OpenApiResponse(description="no feature in this tile")})
+    @extend_schema(parameters=[_PROPERTIES, FILTER_PARAMETER], responses={(200, MVT): OpenApiTypes.BINARY, 204: OpenApiResponse(description="no feature in this tile")})
     def get(self, request, artifact_id: int, z: int, x: int, y: int):
         try:
             tile_bounds(z, x, y)
@@ -64,9 +72,10 @@ class ArtifactTileView(APIView):
         def answer(readable):
             artifact = readable.artifact
             properties = _properties(request, artifact)
+            filters = _equality_filters(request, artifact)
             data = vector_tile(
                 readable, z=z, x=x, y=y, layer=layer_name(artifact), properties=properties,
-                thin_by=thinning_column(artifact.metadata.get("columns", []), properties),
+                thin_by=thinning_column(artifact.metadata.get("columns", []), properties), filters=filters,
             )
             return HttpResponse(data, content_type=MVT) if data else HttpResponse(status=204)
 
@@ -74,9 +83,19 @@ class ArtifactTileView(APIView):
 
 
 class ArtifactTileJSONView(APIView):
-    @extend_schema(parameters=[_PROPERTIES], responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(parameters=[_PROPERTIES, FILTER_PARAMETER], responses={200: OpenApiTypes.OBJECT})
     def get(self, request, artifact_id: int):
-        return artifact_read(request, artifact_id, lambda r: Response(tilejson(request, r.artifact, _properties(request, r.artifact))))
+        return artifact_read(request, artifact_id, lambda readable: Response(_tilejson_of(request, readable.artifact)))
+
+
+def _tilejson_of(request, artifact) -> dict:
+    filters = _equality_filters(request, artifact)
+    document = tilejson(request, artifact, _properties(request, artifact))
+    # Not TileJSON members: what the tiles may be filtered by, and what these tiles are filtered by
+    # (the tile URL carries the same filters, so one event is one map source).
+    document["vector_layers"][0]["filterable"] = artifact_filterable(artifact)
+    document["vector_layers"][0]["filters"] = filters
+    return document
 
 
 _FIELD_TYPES = {True: "String", False: "Number"}

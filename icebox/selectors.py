@@ -109,3 +109,25 @@ def artifact_get_owned(*, user, artifact_id) -> Artifact:
 
 def artifact_bytes(readable: ReadableArtifact) -> bytes:
     return bytes(ArtifactFile.objects.values_list("data", flat=True).get(artifact=readable_row(readable)))
+
+
+def exposure_for(*, user, table: ReadableArtifact, exposure_id=None, kind: str) -> ReadableArtifact:
+    """The exposure (an artifact of kind `kind`) whose assets the rows of `table` name: the one
+    given by id, else the only one of the table's calculation; readable by the user, or NotFound."""
+    readable = Artifact.objects.filter(artifact_readable_condition(user), artifact_type=kind)
+    if exposure_id is not None:
+        try:
+            found = readable.get(pk=parse_int(exposure_id, name="assets", minimum=1, maximum=BIGINT_MAX))
+        except (Artifact.DoesNotExist, InvalidParameter):
+            raise NotFound(f"assets: artifact {exposure_id} is not an exposure you can read") from None
+        return ReadableArtifact(found, _made_by=_READABLE)
+    pk = readable_row(table).pk
+    calculation = Artifact.objects.filter(pk=pk).values_list("imported_output__calculation_id", flat=True).first()
+    if calculation is None:
+        raise NotFound(f"artifact {pk} belongs to no imported calculation: name the exposure artifact with assets=<id>")
+    found = list(readable.filter(imported_output__calculation_id=calculation).order_by("pk")[:2])
+    if not found:
+        raise NotFound(f"calculation {calculation} of artifact {pk} has no exposure stored that you can read")
+    if len(found) > 1:
+        raise InvalidParameter(f"calculation {calculation} has more than one exposure: choose one with assets=<id>")
+    return ReadableArtifact(found[0], _made_by=_READABLE)

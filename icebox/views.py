@@ -14,8 +14,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 import kinds
+from geo.filters import artifact_filterable, parse_filters
 from geo.params import column_names, parse_bbox, parse_properties, parse_region, parse_tile
 from geo.selectors import feature_collection_chunks
+from geo.table_views import FILTER_PARAMETER, JOIN_PARAMETERS, joined_assets_chunks
 from icebox import selectors, services
 from icebox.exceptions import InvalidFile, InvalidParameter
 from icebox.integers import INTEGER_MAX, parse_int
@@ -91,7 +93,11 @@ _SPATIAL_PARAMETERS = [
     OpenApiParameter("properties", str, description="comma-separated data columns to return (default: all)"),
     OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": INTEGER_MAX}, description="at most this many features, in file order; the response's `next` is the next page"),
     OpenApiParameter("offset", {"type": "integer", "minimum": 0, "maximum": INTEGER_MAX}, description="skip this many features (with limit: the page start)"),
+    *JOIN_PARAMETERS,
+    FILTER_PARAMETER,
 ]
+# What /artifact/<id> takes besides equality filters on the artifact's filterable columns.
+_DETAIL_ACCEPTS = ("bbox", "tile", "region", "format", "properties", "limit", "offset", "join", "assets")
 
 
 class ArtifactDetailView(APIView):
@@ -109,16 +115,19 @@ class ArtifactDetailView(APIView):
         offset = parse_int(params.get("offset", "0"), name="offset", maximum=INTEGER_MAX)
 
         def answer(readable):
-            properties = parse_properties(params["properties"], columns=column_names(readable.artifact.metadata)) if "properties" in params else None
-            chunks = feature_collection_chunks(
-                readable,
-                **filters,
-                properties=properties,
-                limit=limit,
-                offset=offset,
-                # With a limit, a last member says where the next page is (null on the last page).
-                trailer=(lambda returned, more: {"next": with_query(request, offset=offset + limit) if more else None}) if limit else None,
-            )
+            artifact = readable.artifact
+            equal = parse_filters(params, filterable=artifact_filterable(artifact), accepted=_DETAIL_ACCEPTS)
+            properties = parse_properties(params["properties"], columns=column_names(artifact.metadata)) if "properties" in params else None
+            # With a limit, a last member says where the next page is (null on the last page).
+            trailer = (lambda returned, more: {"next": with_query(request, offset=offset + limit) if more else None}) if limit else None
+            if "join" in params or "assets" in params:
+                chunks = joined_assets_chunks(
+                    request, readable, spatial=filters, filters=equal, properties=properties, limit=limit, offset=offset, trailer=trailer
+                )
+            else:
+                chunks = feature_collection_chunks(
+                    readable, **filters, filters=equal, properties=properties, limit=limit, offset=offset, trailer=trailer
+                )
             return StreamingHttpResponse(chunks, content_type=GEOJSON)
 
         return artifact_read(request, artifact_id, answer)

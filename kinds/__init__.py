@@ -18,7 +18,8 @@ import posixpath
 import zipfile
 import zlib
 
-from kinds import engine_csv, hazard_curve, hazard_map, raw_file, uhs
+from kinds import (avg_gmf, avg_losses, damages, engine_csv, engine_table, exposure, gmf, hazard_curve, hazard_map, loss_maps,
+                   raw_file, ruptures, site_mesh, site_model, uhs)
 from kinds.base import Export, ExportFile, ParseError, Table
 from kinds.engine_csv import base_name
 
@@ -37,7 +38,10 @@ __all__ = [
 ]
 
 # Order matters: claims are tried first to last; raw_file, which claims any engine file, is last.
-KINDS = (hazard_curve, hazard_map, uhs, raw_file)
+# engine_table claims any engine CSV without coordinates: after every kind that reads such a file
+# its own way (a GMF's gmf-data has none: the gmf kind comes first).
+KINDS = (gmf, site_mesh, avg_gmf, site_model, ruptures, exposure, avg_losses, damages, loss_maps,
+         hazard_curve, hazard_map, uhs, engine_table, raw_file)
 RAW = raw_file
 
 _BY_NAME = {kind.NAME: kind for kind in KINDS}

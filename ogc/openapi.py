@@ -53,6 +53,14 @@ def openapi(*, server_url: str, default_limit: int, max_limit: int) -> dict:
         _param("datetime", "Accepted; hazard results carry no time, so every site matches", {"type": "string"}),
         _param("properties", "Comma-separated data columns to return (default: all)", {"type": "array", "items": {"type": "string"}}, style="form", explode=False),
         f,
+        _param(
+            "filters",
+            "Property filters (Part 1, 7.15.5): one parameter per filterable column of the collection, `event_id=3`; "
+            "the columns are the collection's kind's filterable ones (an unknown one or a value of the wrong type is a 400)",
+            {"type": "object", "additionalProperties": {"type": "string"}},
+            style="form",
+            explode=True,
+        ),
     ]
 
     def get(summary: str, operation_id: str, parameters: list, ok: dict, *, public: bool = False) -> dict:

@@ -19,6 +19,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from geo.filters import artifact_filterable, parse_filters
 from geo.params import column_names, parse_bbox, parse_properties
 from geo.selectors import feature_collection_chunks, feature_text
 from icebox import selectors
@@ -119,9 +120,6 @@ class ItemsView(OGCView):
     def initial(self, request, *args, **kwargs):
         APIView.initial(self, request, *args, **kwargs)
         _check_format(request, allowed=("json", "geojson"))
-        unknown = sorted(set(request.query_params) - ITEMS_PARAMETERS)
-        if unknown:
-            raise InvalidParameter(f"unknown query parameter(s) {', '.join(unknown)}; items accepts {', '.join(sorted(ITEMS_PARAMETERS))}")
 
     def get(self, request, collection_id: str):
         params = request.query_params
@@ -134,11 +132,12 @@ class ItemsView(OGCView):
 
         def answer(readable):
             artifact = readable.artifact
+            equal = _property_filters(params, artifact)
             properties = parse_properties(params["properties"], columns=column_names(artifact.metadata)) if "properties" in params else None
             collection_href = self.url("ogc-collection", collection_id=str(artifact.pk))
 
             def trailer(returned: int, more: bool) -> dict:
-                if envelopes is None:
+                if envelopes is None and not equal:
                     matched = artifact.feature_count
                 elif not more and (returned or not offset):
                     matched = offset + returned  # the last page: everything before it plus what it holds
@@ -153,11 +152,21 @@ class ItemsView(OGCView):
                 )
 
             chunks = feature_collection_chunks(
-                readable, envelopes=envelopes, properties=properties, limit=limit, offset=offset, trailer=trailer
+                readable, envelopes=envelopes, filters=equal, properties=properties, limit=limit, offset=offset, trailer=trailer
             )
             return StreamingHttpResponse(chunks, content_type=documents.GEOJSON)
 
         return artifact_read(request, collection_id, answer)
+
+
+def _property_filters(params, artifact) -> dict:
+    """OGC API Features' property filters (Part 1, 7.15.5): a parameter per filterable column (geo.filters)."""
+    filterable = artifact_filterable(artifact)
+    unknown = sorted(set(params) - ITEMS_PARAMETERS - set(filterable))
+    if unknown:
+        columns = f"; filters on {', '.join(filterable)}" if filterable else ""
+        raise InvalidParameter(f"unknown query parameter(s) {', '.join(unknown)}; items accepts {', '.join(sorted(ITEMS_PARAMETERS))}{columns}")
+    return parse_filters(params, filterable=filterable, accepted=ITEMS_PARAMETERS)
 
 
 @extend_schema(exclude=True)

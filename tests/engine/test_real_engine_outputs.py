@@ -6,8 +6,10 @@ The jobs are the engine package's own (qa_tests_data), run once for the module i
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
+import json
 import zipfile
 from collections import defaultdict
 
@@ -110,3 +112,59 @@ def test_the_datastore_asked_for_is_the_engines_byte_for_byte(oq, owner, owner_c
     direct.raise_for_status()
     assert (artifact.artifact_type, artifact.file_name, artifact.content_type) == ("file", f"calc_{calc_id}.hdf5", "application/x-hdf5")
     assert raw_bytes(owner_client, artifact.pk) == direct.content and direct.content[:8] == b"\x89HDF\r\n\x1a\n"
+
+
+# The spatial kinds' artifacts of these imports, feature by feature against the engine's own files
+# read with the csv module: kind -> the columns of the point (None: the site mesh places it).
+SPATIAL = {"gmf": None, "site_mesh": ("lon", "lat"), "avg_gmf": ("lon", "lat"), "site_model": ("lon", "lat"),
+           "ruptures": ("centroid_lon", "centroid_lat"), "exposure": ("lon", "lat"), "avg_losses": ("lon", "lat"),
+           "damages": ("lon", "lat"), "loss_maps": ("lon", "lat")}
+
+
+def csv_rows(data: bytes) -> list[dict]:
+    rows = [row for row in csv.reader(io.StringIO(data.decode())) if row]
+    if rows[0][0] == "#":
+        rows = rows[1:]
+    return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+
+
+def cell_value(served, cell: str):
+    """What a served property must be for the file's cell: the text itself, or the number it writes."""
+    if isinstance(served, str):
+        return cell
+    if isinstance(served, int) and not isinstance(served, bool):
+        return int(cell)
+    return float(cell)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("mode", CALCS)
+def test_every_spatial_feature_is_the_engines_row(oq, mode, owner, owner_client, settings):
+    server, calcs = oq
+    settings.ICEBOX_ENGINE_SERVERS = parse_engine_servers(server.url)
+    job = run(owner, server.url, calcs[mode])
+    assert job.status == "done", job.error
+    files = {}
+    for output in requests.get(f"{server.url}/v1/calc/{calcs[mode]}/results", timeout=60).json():
+        files.update(engine_files(server.url, output))
+    spatial = [a for a in job.artifacts.all() if a.artifact_type in SPATIAL]
+    assert spatial, f"the {mode} calc has spatial outputs"
+    for artifact in spatial:
+        name = artifact.file_name
+        rows = csv_rows(files[name])
+        coordinates = SPATIAL[artifact.artifact_type]
+        if coordinates is None:
+            mesh = {row.get("custom_site_id", row.get("site_id")): row for row in csv_rows(files[f"sitemesh_{calcs[mode]}.csv"])}
+        response = owner_client.get(f"/artifact/{artifact.pk}")
+        features = json.loads(b"".join(response.streaming_content))["features"]
+        assert len(features) == len(rows) == artifact.feature_count, name
+        for feature, row in zip(features, rows):
+            if coordinates is None:
+                site = mesh[row.get("custom_site_id", row.get("site_id"))]
+                point = [float(site["lon"]), float(site["lat"])]
+            else:
+                point = [float(row.pop(coordinates[0])), float(row.pop(coordinates[1]))]
+            assert feature["geometry"]["coordinates"] == point, name
+            assert feature["properties"].keys() == row.keys(), name
+            for column, cell in row.items():
+                assert feature["properties"][column] == cell_value(feature["properties"][column], cell), (name, column)

@@ -69,7 +69,7 @@ def test_outputs_no_kind_parses_are_kept_raw_byte_for_byte(owner, fake_engine):
     job = run(owner, fake_engine)
     assert job.status == "done", job.error
     raw = {a.imported_output.output_id: a for a in Artifact.objects.filter(artifact_type="file").select_related("imported_output", "file")}
-    assert sorted(raw) == [8, 12, 13]
+    assert sorted(raw) == [8]  # the site model (13) and the realizations (12) are read by their kinds
     for output_id, artifact in raw.items():
         data = (FIXTURES / EXPORTS[output_id]).read_bytes()
         assert bytes(artifact.file.data) == data and artifact.sha256 == hashlib.sha256(data).hexdigest()
@@ -77,7 +77,11 @@ def test_outputs_no_kind_parses_are_kept_raw_byte_for_byte(owner, fake_engine):
     report = raw[8]
     assert (report.file_name, report.content_type) == ("output-1-report_1.rst", "text/x-rst")
     assert report.metadata["source"]["output_type"] == "fullreport" and report.metadata["source"]["export_type"] == "rst"
-    assert raw[12].content_type == "text/csv" and raw[12].metadata["source"]["output_type"] == "realizations"
+    realizations = Artifact.objects.get(imported_output__output_id=12)
+    assert (realizations.artifact_type, realizations.feature_count, realizations.bbox) == ("table", 3, None)
+    assert realizations.metadata["output_type"] == realizations.metadata["source"]["output_type"] == "realizations"
+    site_model = Artifact.objects.get(imported_output__output_id=13)
+    assert (site_model.artifact_type, site_model.feature_count) == ("site_model", 3)
     # The report was asked for in the one format the engine offers for it.
     assert "/v1/calc/result/8?export_type=rst" in fake_engine.paths()
     assert "/v1/calc/result/12?export_type=csv" in fake_engine.paths()

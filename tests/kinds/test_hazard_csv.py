@@ -577,16 +577,19 @@ def test_malformed_quoting_is_rejected():
 
 # --- errors in the header -------------------------------------------------------------------
 
-UNCLAIMED = ("not a file Icebox can read: uploads take the engine's CSV exports of hazard curves, hazard maps, "
-             "uniform hazard spectra (or a zip of them)")
+UNCLAIMED = ("not a file Icebox can read: uploads take the engine's CSV exports of ground-motion fields, site mesh of "
+             "ground-motion fields, average ground motion per site, site model, ruptures, exposure assets, average losses "
+             "per asset, average damages per asset, loss maps per asset, hazard curves, hazard maps, "
+             "uniform hazard spectra, engine tables (or a zip of them)")
 
 
 def test_engine_csv_no_kind_reads_is_refused_naming_what_uploads_take():
     # Before the kind registry this was "line 2: unknown column 'rlz_id'" from the hazard reader;
     # an upload of a file no kind claims now says what an upload may be.
-    error = parse_error(read_csv, "calc2_output-12-realizations_2.csv", fixture("calc2_output-12-realizations_2.csv"))
+    # (The realizations file itself is an engine table: its metadata row says it is the engine's.)
+    error = parse_error(read_csv, "rlz_table.csv", b"rlz_id,branch_path,weight\r\n0,A~A,1.0\r\n")
 
-    assert str(error) == f"calc2_output-12-realizations_2.csv: {UNCLAIMED}"
+    assert str(error) == f"rlz_table.csv: {UNCLAIMED}"
 
 
 def test_unclaimed_csv_without_metadata_row_is_refused_the_same_way():

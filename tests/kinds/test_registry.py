@@ -8,7 +8,7 @@ import zipfile
 import pytest
 
 import kinds
-from kinds import engine_csv, hazard_curve, hazard_map, raw_file, uhs
+from kinds import engine_table, engine_csv, hazard_curve, hazard_map, raw_file, uhs
 from kinds.base import Export, ExportFile, ParseError
 from tests.conftest import fixture_bytes
 
@@ -34,9 +34,11 @@ def test_every_kind_module_provides_the_contract():
 
 
 def test_artifact_types_and_parsed_outputs_are_derived_from_the_registry():
-    assert kinds.ARTIFACT_TYPES[:3] == ("hazard_curve", "hazard_map", "uhs")
+    hazard = ("hazard_curve", "hazard_map", "uhs")
+    assert tuple(name for name in kinds.ARTIFACT_TYPES if name in hazard) == hazard
     assert kinds.ARTIFACT_TYPES[-1] == "file"
-    assert kinds.parsed_output_types()[:4] == ("hcurves", "hmaps", "hmaps-stats", "uhs")
+    hazard_outputs = ("hcurves", "hmaps", "hmaps-stats", "uhs")
+    assert tuple(name for name in kinds.parsed_output_types() if name in hazard_outputs) == hazard_outputs
     assert kinds.title("uhs") == "Uniform hazard spectra"
     assert kinds.kind_named("file") is raw_file
     assert dict(kinds.artifact_type_choices())["hazard_curve"] == "Hazard curves"
@@ -51,7 +53,7 @@ def test_the_raw_kind_is_last_so_that_every_other_kind_is_asked_first():
     ("hazard_map-mean_2.csv", "hmaps", hazard_map),
     ("hazard_map-mean-475y_2.csv", "hmaps-stats", hazard_map),
     ("hazard_uhs-mean_2.csv", "uhs", uhs),
-    ("calc2_output-12-realizations_2.csv", "realizations", raw_file),
+    ("calc2_output-12-realizations_2.csv", "realizations", engine_table),
 ])
 def test_an_engine_file_goes_to_the_kind_of_its_output_type(name, output_type, kind):
     file = ExportFile(name=name, data=fixture_bytes(name))
@@ -63,7 +65,7 @@ def test_an_engine_file_goes_to_the_kind_of_its_output_type(name, output_type, k
     ("hazard_curve-mean-PGA_2.csv", hazard_curve),
     ("hazard_map-mean_2.csv", hazard_map),
     ("hazard_uhs-mean_2.csv", uhs),
-    ("calc2_output-12-realizations_2.csv", raw_file),  # no kind: refused by read_export
+    ("calc2_output-12-realizations_2.csv", engine_table),  # its engine metadata row says it is an engine table
 ])
 def test_an_uploaded_file_goes_to_the_kind_its_header_says_whatever_its_name(name, kind):
     file = ExportFile(name="upload.csv", data=fixture_bytes(name))
@@ -80,12 +82,12 @@ def test_claims_never_raise_on_garbage():
 
 
 def test_an_engine_output_no_kind_reads_is_kept_raw_byte_for_byte():
-    data = fixture_bytes("calc2_output-12-realizations_2.csv")
+    data = b"id,value\r\na1,1\r\n"  # one of a job's own input files
 
-    (table,) = kinds.read_export("output-12-realizations_2.csv", data, output_type="realizations", max_uncompressed=LIMIT)
+    (table,) = kinds.read_export("assets.csv", data, output_type="input", max_uncompressed=LIMIT)
 
     assert (table.artifact_type, table.file_name, table.data, table.content_type) == (
-        "file", "output-12-realizations_2.csv", data, "text/csv")
+        "file", "assets.csv", data, "text/csv")
     assert table.columns == [] and table.geometry is None and list(table.rows()) == []
 
 
@@ -167,8 +169,10 @@ def test_a_raw_file_of_an_engine_export_is_not_held_to_the_parsed_file_bound():
 @pytest.mark.parametrize("data, message", [
     (b"\x89PNG\r\n\x1a\n\x00\x00", "upload.png: line 3: not a CSV text file (it contains NUL bytes)"),
     (b"", "upload.png: line 1: empty file"),
-    (b"a,b\r\n1,2\r\n", "upload.png: not a file Icebox can read: uploads take the engine's CSV exports of hazard curves, "
-                        "hazard maps, uniform hazard spectra (or a zip of them)"),
+    (b"a,b\r\n1,2\r\n", "upload.png: not a file Icebox can read: uploads take the engine's CSV exports of ground-motion "
+                        "fields, site mesh of ground-motion fields, average ground motion per site, site model, ruptures, "
+                        "exposure assets, average losses per asset, average damages per asset, loss maps per asset, "
+                        "hazard curves, hazard maps, uniform hazard spectra, engine tables (or a zip of them)"),
 ])
 def test_an_upload_no_kind_reads_is_refused_saying_why(data, message):
     with pytest.raises(ParseError) as caught:

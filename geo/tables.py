@@ -1,0 +1,160 @@
+"""Reads of an artifact's rows as a table, and of a table keyed by asset joined to the asset locations.
+
+Rows are the artifact's features without their geometry: every column under its header name, with
+the file's value (JSON as stored: ints stay ints). A page is one statement, in file order, filtered
+by the equality filters of geo.filters (an index scan on a filterable column).
+
+A table with an `asset_id` column (loss curves, risk by asset...) joins the exposure artifact of
+its calculation (kind "exposure": one point per asset, the asset id in column `id`) into GeoJSON
+features: the table's row as properties, the asset's point as geometry. Asset ids are compared as
+text on both sides (`->>`), so an id the engine wrote as `101` joins whatever type either file's
+column was read as; PostgreSQL hashes the exposure's ids once for the whole page.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Callable, Iterator, Mapping
+
+from django.db import connection, transaction
+from django.db.models import QuerySet
+
+from geo.filters import filter_features
+from geo.models import Feature
+from icebox.exceptions import InvalidParameter, NotFound
+from icebox.selectors import ReadableArtifact, readable_row
+
+ASSET_ID = "asset_id"  # the column of a table that names an asset
+EXPOSURE_ID = "id"  # the exposure's column holding the asset's id
+EXPOSURE_KIND = "exposure"
+FETCH_ROWS = 5000
+# Unjoined asset ids named in the error: enough to recognise what is wrong, not a dump.
+_SHOWN_UNJOINED = 5
+_PLANNER = "SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0; "
+
+
+def table_rows(readable: ReadableArtifact, *, filters: Mapping[str, object] | None, limit: int, offset: int) -> tuple[list[str], bool]:
+    """One page of the artifact's rows, in file order: (row JSON texts, whether more rows follow)."""
+    artifact = readable_row(readable)
+    rows = filter_features(Feature.objects.filter(artifact_id=artifact.pk), filters)
+    base, params = rows.values("idx", "properties").query.sql_with_params()
+    # One row past the page tells whether there is a next page, without counting.
+    sql = f"SELECT t.properties::text FROM ({base}) AS t ORDER BY t.idx LIMIT %s OFFSET %s"
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(_PLANNER + "SELECT 1")
+            cursor.execute(sql, [*params, limit + 1, offset])
+            texts = [row[0] for row in cursor.fetchall()]
+            _check_still_there(cursor, artifact.pk)
+    return texts[:limit], len(texts) > limit
+
+
+def check_joins_assets(*, table: ReadableArtifact, exposure: ReadableArtifact, filters: Mapping[str, object] | None) -> None:
+    """InvalidParameter unless every (filtered) row's asset id is an asset of `exposure`."""
+    table, exposure = readable_row(table), readable_row(exposure)
+    columns = [column["name"] for column in table.metadata.get("columns", [])]
+    if ASSET_ID not in columns:
+        raise InvalidParameter(
+            f"artifact {table.pk} ({table.file_name}) has no {ASSET_ID} column: only tables keyed by asset join to the assets"
+        )
+    rows, params = _filtered(table, filters).values("properties").query.sql_with_params()
+    sql = (
+        _PLANNER + f"SELECT DISTINCT t.properties ->> %s FROM ({rows}) AS t WHERE NOT EXISTS ("
+        f"SELECT 1 FROM {_feature_table()} a WHERE a.artifact_id = %s AND (a.properties ->> %s) = (t.properties ->> %s))"
+        " ORDER BY 1 LIMIT %s"
+    )
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [ASSET_ID, *params, exposure.pk, EXPOSURE_ID, ASSET_ID, _SHOWN_UNJOINED + 1])
+            unjoined = [row[0] for row in cursor.fetchall()]
+    if unjoined:
+        shown = ", ".join("null" if value is None else repr(value) for value in unjoined[:_SHOWN_UNJOINED])
+        more = " and more" if len(unjoined) > _SHOWN_UNJOINED else ""
+        raise InvalidParameter(
+            f"artifact {table.pk} ({table.file_name}) does not join the assets of artifact {exposure.pk} ({exposure.file_name}): "
+            f"asset_id {shown}{more} not among its asset ids"
+        )
+
+
+def joined_feature_chunks(
+    *,
+    table: ReadableArtifact,
+    exposure: ReadableArtifact,
+    filters: Mapping[str, object] | None,
+    properties: list[str] | None,
+    limit: int | None,
+    offset: int,
+    trailer: Callable[[int, bool], dict] | None = None,
+) -> Iterator[bytes]:
+    """GeoJSON of the table's rows, each at its asset's point, in file order (`id` = the table's row index)."""
+    table, exposure = readable_row(table), readable_row(exposure)
+    rows, params = _filtered(table, filters).values("idx", "properties").query.sql_with_params()
+    if properties is None:
+        props, props_params = "t.properties", []
+    else:
+        pairs = ", ".join(["%s::text, t.properties -> %s"] * len(properties))
+        props, props_params = f"jsonb_build_object({pairs})", [value for name in properties for value in (name, name)]
+    page, page_params = "", []
+    if limit is not None:
+        page, page_params = " LIMIT %s OFFSET %s", [limit + 1, offset]
+    elif offset:
+        page, page_params = " OFFSET %s", [offset]
+    sql = (
+        "SELECT '{\"type\":\"Feature\",\"id\":' || t.idx || ',\"geometry\":' || ST_AsGeoJSON(a.geom, 9)"
+        f" || ',\"properties\":' || ({props})::text || '}}'"
+        f" FROM ({rows}) AS t JOIN {_feature_table()} a ON a.artifact_id = %s AND (a.properties ->> %s) = (t.properties ->> %s)"
+        f" ORDER BY t.idx{page}"
+    )
+    all_params = [*props_params, *params, exposure.pk, EXPOSURE_ID, ASSET_ID, *page_params]
+    return _stream(sql, all_params, artifact_ids=(table.pk, exposure.pk), limit=limit, trailer=trailer)
+
+
+def _filtered(table, filters) -> QuerySet:
+    return filter_features(Feature.objects.filter(artifact_id=table.pk), filters)
+
+
+def _stream(sql: str, params: list, *, artifact_ids: tuple[int, ...], limit: int | None, trailer) -> Iterator[bytes]:
+    yield b'{"type":"FeatureCollection","features":['
+    returned = 0
+    more = False
+    separator = ""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(_PLANNER + "SET LOCAL cursor_tuple_fraction = 1")
+        with connection.chunked_cursor() as cursor:
+            cursor.execute(sql, params)
+            with connection.cursor() as check:
+                for artifact_id in artifact_ids:
+                    _check_still_there(check, artifact_id)
+            while batch := cursor.fetchmany(FETCH_ROWS):
+                if limit is not None and returned + len(batch) > limit:
+                    batch = batch[: limit - returned]
+                    more = True
+                if batch:
+                    yield (separator + ",".join([row[0] for row in batch])).encode()
+                    separator = ","
+                    returned += len(batch)
+                if more:
+                    break
+    end = "]"
+    if trailer is not None:
+        for key, value in trailer(returned, more).items():
+            end += "," + json.dumps(key) + ":" + json.dumps(value, separators=(",", ":"))
+    yield (end + "}").encode()
+
+
+def _check_still_there(cursor, artifact_id: int) -> None:
+    # After the rows' statement holds the partitions: a delete committed before then would show here
+    # (see geo.selectors._check_still_there), rather than as an empty answer.
+    cursor.execute(f"SELECT 1 FROM {_artifact_table()} WHERE id = %s", [artifact_id])
+    if cursor.fetchone() is None:
+        raise NotFound(f"artifact {artifact_id} was deleted as its rows were about to be read")
+
+
+def _feature_table() -> str:
+    return connection.ops.quote_name(Feature._meta.db_table)
+
+
+def _artifact_table() -> str:
+    return connection.ops.quote_name(Feature._meta.get_field("artifact").related_model._meta.db_table)
+
