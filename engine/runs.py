@@ -120,9 +120,9 @@ def _run(job: ImportJob, progress: _Progress) -> None:
                 except EngineHTTPError as exc:
                     if exc.status != 500:
                         raise
-                    # The engine's exporter broke on this output (its traceback's last line is
-                    # the reason); everything else is still worth keeping, and the next import
-                    # of this calc tries it again.
+                    # The engine's exporter broke on this output (the first line of its answer,
+                    # `DataStoreExportError: ...`, is the reason); everything else is still worth
+                    # keeping, and the next import of this calc tries it again.
                     skipped.append({**_entry(output), "reason": f"the engine failed to export it: {exc.message}"})
                     progress.set(outputs_done=progress.job.outputs_done + 1, skipped=skipped)
                     continue
@@ -241,6 +241,7 @@ def _fail(job: ImportJob, message: str) -> None:
     job.status = ImportStatus.FAILED
     job.error = f"{message} (nothing was stored for this import)"
     job.finished = timezone.now()
+    # After a dropped connection too: the store's atomic block closed it, this opens a new one.
     job.save(update_fields=["status", "error", "finished", "updated", "outputs_done", "outputs_total", "bytes_done", "bytes_total", "skipped"])
 
 

@@ -148,7 +148,7 @@ def test_imports_and_calculations_are_owner_scoped(owner_client, other_client, f
     assert "oqparam" not in calc
     detail = owner_client.get(f"/calculations/{calc['id']}").json()
     assert detail["oqparam"]["poes"] == [0.002105]
-    assert {a["output_type"] for a in detail["artifacts"]} == {"hcurves", "hmaps", "hmaps-stats", "uhs"}
+    assert {a["output_type"] for a in detail["artifacts"]} == {"fullreport", "hcurves", "hmaps", "hmaps-stats", "realizations", "site_model", "uhs"}
     assert other_client.get("/calculations").json()["results"] == []
     assert other_client.get(f"/calculations/{calc['id']}").status_code == 404
 

@@ -24,7 +24,9 @@ def test_a_worker_killed_while_storing_leaves_nothing_and_the_import_can_run_aga
     try:
         with blocker.cursor() as cursor:
             # The worker will block on this lock in the middle of its store transaction: after
-            # writing the artifact row and its bytes, before its feature partition exists.
+            # writing the artifact row and its bytes, before its feature partition exists. The
+            # calc's first output (8, the full report) is kept raw, with no partition: it is
+            # written before the first hazard CSV blocks here.
             cursor.execute("LOCK TABLE geo_feature IN ACCESS EXCLUSIVE MODE")
         job_id = owner_client.post("/artifacts/import", {"engine_url": fake_engine.url, "calc_id": CALC}, format="json").json()["id"]
         with Worker(fake_engine.url, tmp_path) as worker:
@@ -58,6 +60,41 @@ def test_a_worker_killed_while_storing_leaves_nothing_and_the_import_can_run_aga
         # ... and the same import, asked again, now succeeds.
         retry = owner_client.post("/artifacts/import", {"engine_url": fake_engine.url, "calc_id": CALC}, format="json").json()["id"]
         wait_for(lambda: job_status(retry) in ("done", "failed"), timeout=60, what="the retried import", worker=worker)
+    assert job_status(retry) == "done", ImportJob.objects.get(pk=retry).error
+    assert stored_counts()["artifacts"] == EXPECTED_ARTIFACTS and stored_counts()["partitions"] == PARSED_ARTIFACTS
+
+
+def test_a_database_connection_dropped_while_storing_leaves_nothing_and_a_retry_succeeds(owner_client, fake_engine, tmp_path):
+    db = connection.settings_dict
+    blocker = psycopg2.connect(dbname=db["NAME"], user=db["USER"], password=db["PASSWORD"], host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432)
+    try:
+        with Worker(fake_engine.url, tmp_path, env={"ICEBOX_HOUSEKEEPING_INTERVAL": "1"}) as worker:
+            with blocker.cursor() as cursor:
+                # As above: the store transaction has written the raw report, the first hazard
+                # CSV waits for the feature table.
+                cursor.execute("LOCK TABLE geo_feature IN ACCESS EXCLUSIVE MODE")
+            job_id = owner_client.post("/artifacts/import", {"engine_url": fake_engine.url, "calc_id": CALC}, format="json").json()["id"]
+
+            def worker_blocked():
+                with blocker.cursor() as cursor:
+                    cursor.execute("SELECT pid FROM pg_locks WHERE NOT granted AND relation = 'geo_feature'::regclass")
+                    row = cursor.fetchone()
+                return row and row[0]
+
+            backend = wait_for(worker_blocked, timeout=60, what="the worker to reach the store phase", worker=worker)
+            with blocker.cursor() as cursor:
+                end_session(cursor, backend)  # the database drops the worker's connection mid-transaction
+            blocker.rollback()
+            # The worker lives on and says why its job failed, on a new connection (not left
+            # for recovery to call it a dead worker's).
+            wait_for(lambda: job_status(job_id) == "failed", timeout=60, what="the import whose connection dropped to end failed", worker=worker)
+            error = ImportJob.objects.get(pk=job_id).error
+            assert error != WORKER_DIED and error.startswith("internal error (OperationalError)"), error
+            assert stored_counts() == NOTHING
+            retry = owner_client.post("/artifacts/import", {"engine_url": fake_engine.url, "calc_id": CALC}, format="json").json()["id"]
+            wait_for(lambda: job_status(retry) in ("done", "failed"), timeout=60, what="the retried import", worker=worker)
+    finally:
+        blocker.close()
     assert job_status(retry) == "done", ImportJob.objects.get(pk=retry).error
     assert stored_counts()["artifacts"] == EXPECTED_ARTIFACTS and stored_counts()["partitions"] == PARSED_ARTIFACTS
 
