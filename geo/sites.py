@@ -4,7 +4,7 @@ The sites are found by one nearest-neighbour statement on the artifact's partiti
 index yields the sites in order of `geom <-> point` (planar, in degrees), and of the first
 CANDIDATES of those (and of the point's image across the antimeridian) PostGIS keeps the nearest
 on the sphere (ST_DistanceSphere): a degree of longitude is shorter than a degree of latitude
-away from the equator, so the planar first is not always the nearest. A calculation's sites are those of its largest artifact (the engine writes
+away from the equator, so the planar first is not always the nearest. A calculation's sites are those of its largest hazard artifact (the engine writes
 every output of a calc for the same sites, with the same lon/lat text), and the same statement
 joins the features of every artifact at exactly those points (`~=`, the same index).
 """
@@ -110,6 +110,9 @@ def artifact_site(readable: ReadableArtifact, *, lon: float, lat: float, max_dis
     }
 
 
+HAZARD_KINDS = ("hazard_curve", "uhs", "hazard_map")
+
+
 def calculation_site(
     *,
     calculation_id: int,
@@ -122,7 +125,10 @@ def calculation_site(
 ) -> dict:
     """Every value the calculation's artifacts hold at the site nearest the point (curves, UHS,
     map values, site model), or with `interpolate` at the point itself: one statement."""
-    artifacts = [readable_row(r) for r in readables]
+    # Only the hazard kinds answer here: a GMF, its mesh, assets or ruptures are not the calc's
+    # hazard sites (a GMF stacks one feature per event on each site, so its "nearest sites" would
+    # be one site many times over, and as the largest artifact it would have been chosen).
+    artifacts = [a for a in (readable_row(r) for r in readables) if a.artifact_type in HAZARD_KINDS]
     if not artifacts:
         raise _none_within(f"calculation {calculation_id}", lon, lat, max_distance_km)
     sites_of = max(artifacts, key=lambda a: (a.feature_count, -a.pk))

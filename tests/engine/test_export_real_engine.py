@@ -111,7 +111,10 @@ def test_the_export_zip_holds_the_engines_files_byte_for_byte_and_the_tree_names
     for node in detail["tree"]:
         walk(node, [])
     assert sorted(leaves) == sorted(expected)
-    assert [n["name"] for n in detail["tree"]] == ["hcurves", "hmaps", "hmaps-stats", "uhs"]
+    # An import keeps every output: the tree's output types are the engine's, in its order (by output id).
+    listed = sorted(requests.get(f"{oq_server.url}/v1/calc/{oq_calc}/results", timeout=60).json(), key=lambda o: o["id"])
+    assert [n["name"] for n in detail["tree"]] == [o["type"] for o in listed]
+    assert {"hcurves", "hmaps", "hmaps-stats", "uhs", "fullreport"} <= stored_types
     trail, leaf = leaves[f"hcurves/hazard_curve-rlz-001-SA(0.2)_{oq_calc}.csv"]
     assert trail == [("output_type", "hcurves"), ("kind", "rlz-001"), ("imt", "SA(0.2)")]
     assert leaf["engine_file_name"] == leaf["file_name"] == f"hazard_curve-rlz-001-SA(0.2)_{oq_calc}.csv" and leaf["export_name"].endswith("-hcurves-csv.zip")
@@ -121,7 +124,7 @@ def test_the_export_zip_holds_the_engines_files_byte_for_byte_and_the_tree_names
     assert trail == [("output_type", "hmaps-stats"), ("kind", "mean"), ("return_period", "475y")]
     assert leaf["export_name"] == leaf["file_name"] == f"output-{leaf['output_id']}-hazard_map-mean-475y_{oq_calc}.csv"
     assert leaf["engine_file_name"] == f"hazard_map-mean-475y_{oq_calc}.csv"
-    hcurves = detail["tree"][0]
+    [hcurves] = [n for n in detail["tree"] if n["name"] == "hcurves"]
     assert [k["name"] for k in hcurves["children"]] == ["mean", "rlz-000", "rlz-001", "rlz-002"]
     assert [i["name"] for i in hcurves["children"][0]["children"]] == ["PGA", "SA(0.2)", "SA(1.0)"]
 

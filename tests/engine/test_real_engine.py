@@ -24,7 +24,7 @@ pytestmark = pytest.mark.engine
 
 PARSED = ("hcurves", "hmaps", "hmaps-stats", "uhs")
 # 6 kinds (3 rlzs, mean, 2 quantiles) x 3 IMTs of curves; 6 maps; 3 map statistics; 6 spectra;
-# and kept raw: the full report, the realizations, the site model.
+# the site model (its kind); and kept raw: the full report, the realizations.
 EXPECTED = 18 + 6 + 3 + 6 + 3
 OUTPUTS = 7
 ADMIN_PASSWORD = "Icebox-admin-pw-1"
@@ -112,8 +112,11 @@ def test_import_through_the_api_and_a_real_worker_matches_the_engine_export(oq_s
     assert by_name.keys() == exports.keys() | kept.keys()
     checked = sum(check_every_value(owner_client, by_name[name], data) for name, data in exports.items())
     assert checked > 0
-    for name, data in kept.items():  # the report, realizations and site model: kept as the engine sent them
-        assert by_name[name]["artifact_type"] == "file" and by_name[name]["feature_count"] == 0
+    for name, data in kept.items():  # the report and realizations kept as the engine sent them; the site model read by its kind
+        if "-site_model_" in name:  # output-<id>-site_model_<calc>.csv
+            assert (by_name[name]["artifact_type"], by_name[name]["feature_count"]) == ("site_model", 3)
+        else:
+            assert by_name[name]["artifact_type"] == "file" and by_name[name]["feature_count"] == 0
         raw = owner_client.get(f"/artifact/{by_name[name]['id']}/raw")
         assert (b"".join(raw.streaming_content) if raw.streaming else raw.content) == data
 

@@ -368,6 +368,37 @@ def test_a_calculation_site_uses_only_the_calculations_own_artifacts(owner, owne
     assert seen == mine
 
 
+def test_a_calculation_site_is_found_among_its_hazard_sites_not_its_larger_gmf(owner, owner_client, fake_engine):
+    """A calc's GMF (306 features on 3 sites near lon 0, lat 0) is its largest artifact; the sites of a
+    calc site are still the hazard artifacts' (before: the GMF's, and Vancouver had no site within 100 km)."""
+    calculation = import_calc(owner, fake_engine)
+    gmf = next(a for a in services.artifact_upload(owner=owner, file_name="output-41-gmf_data-csv.zip", data=_gmf_zip())
+               if a.artifact_type == "gmf")
+    ImportedOutput.objects.create(calculation=calculation, output_id=41, output_type="gmf_data", export_name="output-41-gmf_data-csv.zip",
+                                  file_name=gmf.file_name, artifact=gmf)
+    assert gmf.feature_count > max(a.feature_count for a in calculation_artifacts(calculation) if a.pk != gmf.pk)
+    response = site(owner_client, f"/calculations/{calculation.pk}/site", lon=-123.23, lat=49.27)
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert (body["site"]["lon"], body["site"]["lat"]) == (-123.23738, 49.27479)
+    assert gmf.pk not in {x["artifact"] for key in ("hazard_curves", "uhs", "hazard_maps") for x in body[key]}
+    assert site(owner_client, f"/calculations/{calculation.pk}/site", lon=0.0, lat=0.1).status_code == 404
+
+
+def calculation_artifacts(calculation) -> list:
+    return list(Artifact.objects.filter(imported_output__calculation=calculation))
+
+
+def _gmf_zip() -> bytes:
+    """gmf-data_5.csv and sitemesh_5.csv of a real gmf_data export (fixtures/README.md), byte for byte."""
+    with zipfile.ZipFile(io.BytesIO(fixture_bytes("scenario2_calc5_output-41-gmf_data-csv.zip"))) as source:
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w") as archive:
+            for name in ("gmf-data_5.csv", "sitemesh_5.csv"):
+                archive.writestr(name, source.read(name))
+    return out.getvalue()
+
+
 # -- bad input ------------------------------------------------------------------------------------
 
 
