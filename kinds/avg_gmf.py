@@ -13,7 +13,7 @@ that is an empty artifact, not an error.
 from __future__ import annotations
 
 from kinds.base import FLOAT, TEXT, Column, Export, ExportFile, Table
-from kinds.named_csv import file_metadata, name_matcher, read_header, typed_rows
+from kinds.named_csv import claims_by_name, file_metadata, name_matcher, read_header, typed_rows
 from kinds.site_mesh import SITE_ID_COLUMNS
 
 NAME = "avg_gmf"
@@ -26,9 +26,7 @@ _NAME = name_matcher("avg_gmf")
 
 
 def claims(file: ExportFile, export: Export) -> bool:
-    if export.output_type is not None and export.output_type not in OUTPUT_TYPES:
-        return False
-    return _NAME(file.name) is not None
+    return claims_by_name(OUTPUT_TYPES, _NAME, file, export)
 
 
 def read(file: ExportFile, export: Export) -> Table:

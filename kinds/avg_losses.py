@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from kinds.asset_values import read_asset_values
 from kinds.base import Column, Export, ExportFile, Table
-from kinds.named_csv import name_matcher
+from kinds.named_csv import claims_by_name, name_matcher
 
 NAME = "avg_losses"
 TITLE = "Average losses per asset"
@@ -26,9 +26,7 @@ _NAME = name_matcher(r"avg_losses-(?P<kind>rlz-[0-9]+|mean|max|std|quantile-[0-9
 
 
 def claims(file: ExportFile, export: Export) -> bool:
-    if export.output_type is not None and export.output_type not in OUTPUT_TYPES:
-        return False
-    return _NAME(file.name) is not None
+    return claims_by_name(OUTPUT_TYPES, _NAME, file, export)
 
 
 def read(file: ExportFile, export: Export) -> Table:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from kinds.asset_values import read_asset_values
 from kinds.base import TEXT, Column, Export, ExportFile, Table
-from kinds.named_csv import name_matcher
+from kinds.named_csv import claims_by_name, name_matcher
 
 NAME = "damages"
 TITLE = "Average damages per asset"
@@ -31,9 +31,7 @@ CONSEQUENCES = frozenset({"loss", "loss_aep", "loss_oep", "pla_loss", "pla_loss_
 
 
 def claims(file: ExportFile, export: Export) -> bool:
-    if export.output_type is not None and export.output_type not in OUTPUT_TYPES:
-        return False
-    return _NAME(file.name) is not None
+    return claims_by_name(OUTPUT_TYPES, _NAME, file, export)
 
 
 def read(file: ExportFile, export: Export) -> Table:

@@ -14,7 +14,7 @@ exposure, and every one is kept under its name.
 from __future__ import annotations
 
 from kinds.base import FLOAT, TEXT, Column, Export, ExportFile, Table
-from kinds.named_csv import file_metadata, name_matcher, read_header, require_rows, typed_rows
+from kinds.named_csv import claims_by_name, file_metadata, name_matcher, read_header, require_rows, typed_rows
 
 NAME = "exposure"
 TITLE = "Exposure assets"
@@ -29,9 +29,7 @@ _NUMERIC = frozenset({"ideductible", "retrofitted", "residents"})
 
 
 def claims(file: ExportFile, export: Export) -> bool:
-    if export.output_type is not None and export.output_type not in OUTPUT_TYPES:
-        return False
-    return _NAME(file.name) is not None
+    return claims_by_name(OUTPUT_TYPES, _NAME, file, export)
 
 
 def read(file: ExportFile, export: Export) -> Table:

@@ -15,7 +15,7 @@ of its own kind. Filterable by event_id, so that one event is one map.
 from __future__ import annotations
 
 from kinds.base import FLOAT, INT, TEXT, Column, Export, ExportFile, ParseError, Table
-from kinds.named_csv import file_metadata, name_matcher, read_header, require_rows, typed_rows
+from kinds.named_csv import claims_by_name, file_metadata, name_matcher, read_header, require_rows, typed_rows
 from kinds import site_mesh
 
 NAME = "gmf"
@@ -28,9 +28,7 @@ _NAME = name_matcher("gmf-data")
 
 
 def claims(file: ExportFile, export: Export) -> bool:
-    if export.output_type is not None and export.output_type not in OUTPUT_TYPES:
-        return False
-    return _NAME(file.name) is not None
+    return claims_by_name(OUTPUT_TYPES, _NAME, file, export)
 
 
 def read(file: ExportFile, export: Export) -> Table:

@@ -75,6 +75,15 @@ def claims(kind: str, output_types: tuple[str, ...], file: ExportFile, export: E
     return sniff(file) == kind
 
 
+def read_as(kind: str, file: ExportFile, export: Export) -> Table:
+    """The read() of the hazard kinds: the file's columns must be those of `kind` (an engine
+    export of hcurves holding a map's columns is broken, not a map)."""
+    table = read(file, export)
+    if table.artifact_type != kind:
+        raise ParseError(f"the columns are those of {table.artifact_type}, not of {kind}", file_name=file.error_name)
+    return table
+
+
 def read(file: ExportFile, export: Export) -> Table:
     """Reads the metadata row and header of one hazard CSV now, and leaves the data rows to Table.rows()."""
     name, data, error_name = file.name, file.data, file.error_name

@@ -6,7 +6,7 @@ name names. Grammar and reader shared with the other hazard kinds: kinds/hazard_
 """
 
 from kinds import hazard_csv
-from kinds.base import Export, ExportFile, ParseError, Table
+from kinds.base import Export, ExportFile, Table
 
 NAME = hazard_csv.HAZARD_CURVE
 TITLE = "Hazard curves"
@@ -20,10 +20,4 @@ def claims(file: ExportFile, export: Export) -> bool:
 
 
 def read(file: ExportFile, export: Export) -> Table:
-    return _own(hazard_csv.read(file, export), file)
-
-
-def _own(table: Table, file: ExportFile) -> Table:
-    if table.artifact_type != NAME:
-        raise ParseError(f"the columns are those of {table.artifact_type}, not of {NAME}", file_name=file.error_name)
-    return table
+    return hazard_csv.read_as(NAME, file, export)

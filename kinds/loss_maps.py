@@ -17,7 +17,7 @@ import re
 
 from kinds.asset_values import read_asset_values
 from kinds.base import Column, Export, ExportFile, Table
-from kinds.named_csv import name_matcher
+from kinds.named_csv import claims_by_name, name_matcher
 
 NAME = "loss_maps"
 TITLE = "Loss maps per asset"
@@ -30,9 +30,7 @@ _COLUMN = re.compile(r"[a-z_]+~poe-(?P<poe>[0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+
 
 
 def claims(file: ExportFile, export: Export) -> bool:
-    if export.output_type is not None and export.output_type not in OUTPUT_TYPES:
-        return False
-    return _NAME(file.name) is not None
+    return claims_by_name(OUTPUT_TYPES, _NAME, file, export)
 
 
 def read(file: ExportFile, export: Export) -> Table:

@@ -38,6 +38,14 @@ def name_matcher(pattern: str) -> Callable[[str], re.Match | None]:
     return re.compile(rf"(?:output-[0-9]+-)?(?:{pattern})_(?P<calc_id>[0-9]+)\.csv").fullmatch
 
 
+def claims_by_name(output_types: tuple[str, ...], matcher, file: ExportFile, export: Export) -> bool:
+    """The claims() of a kind that knows its files by name: within an engine export only of its own
+    output types (another output's file of the same name pattern is not its), an upload by name."""
+    if export.output_type is not None and export.output_type not in output_types:
+        return False
+    return matcher(file.name) is not None
+
+
 @dataclass(frozen=True)
 class HeaderRow:
     """What comes before the data rows of one engine CSV."""

@@ -12,7 +12,7 @@ the other columns under their names: rup_id and multiplicity integers, source_id
 from __future__ import annotations
 
 from kinds.base import FLOAT, INT, TEXT, Column, Export, ExportFile, Table
-from kinds.named_csv import file_metadata, inferred_dtypes, name_matcher, read_header, require_rows, typed_rows
+from kinds.named_csv import claims_by_name, file_metadata, inferred_dtypes, name_matcher, read_header, require_rows, typed_rows
 
 NAME = "ruptures"
 TITLE = "Ruptures"
@@ -28,9 +28,7 @@ REQUIRED = ("rup_id", "mag", "centroid_depth", "trt", "strike", "dip", "rake")
 
 
 def claims(file: ExportFile, export: Export) -> bool:
-    if export.output_type is not None and export.output_type not in OUTPUT_TYPES:
-        return False
-    return _NAME(file.name) is not None
+    return claims_by_name(OUTPUT_TYPES, _NAME, file, export)
 
 
 def read(file: ExportFile, export: Export) -> Table:

@@ -12,7 +12,7 @@ by `site_points()`.
 from __future__ import annotations
 
 from kinds.base import FLOAT, INT, TEXT, Column, Export, ExportFile, Table
-from kinds.named_csv import HeaderRow, file_metadata, name_matcher, read_header, require_rows, typed_rows
+from kinds.named_csv import claims_by_name, file_metadata, HeaderRow, name_matcher, read_header, require_rows, typed_rows
 
 NAME = "site_mesh"
 TITLE = "Site mesh of ground-motion fields"
@@ -26,9 +26,7 @@ SITE_ID_COLUMNS = {"custom_site_id": TEXT, "site_id": INT}
 
 
 def claims(file: ExportFile, export: Export) -> bool:
-    if export.output_type is not None and export.output_type not in OUTPUT_TYPES:
-        return False
-    return _NAME(file.name) is not None
+    return claims_by_name(OUTPUT_TYPES, _NAME, file, export)
 
 
 def read(file: ExportFile, export: Export) -> Table:

@@ -15,7 +15,7 @@ engine version does not know is a number if all its cells are numbers, else text
 from __future__ import annotations
 
 from kinds.base import FLOAT, INT, TEXT, Column, Export, ExportFile, Table
-from kinds.named_csv import file_metadata, inferred_dtypes, name_matcher, read_header, require_rows, typed_rows
+from kinds.named_csv import claims_by_name, file_metadata, inferred_dtypes, name_matcher, read_header, require_rows, typed_rows
 
 NAME = "site_model"
 TITLE = "Site model"
@@ -33,9 +33,7 @@ KNOWN_FLOATS = frozenset({"depth", "vs30", "kappa0", "z1pt0", "z2pt5", "z_sed", 
 
 
 def claims(file: ExportFile, export: Export) -> bool:
-    if export.output_type is not None and export.output_type not in OUTPUT_TYPES:
-        return False
-    return _NAME(file.name) is not None
+    return claims_by_name(OUTPUT_TYPES, _NAME, file, export)
 
 
 def read(file: ExportFile, export: Export) -> Table:
