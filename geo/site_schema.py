@@ -73,7 +73,11 @@ class CalculationSiteSerializer(serializers.Serializer):
     hazard_curves = _Curve(many=True)
     uhs = _Spectrum(many=True)
     hazard_maps = _Map(many=True)
-    site_model = serializers.DictField(allow_null=True, help_text="the job's reference site conditions (vs30, vs30_type, z1pt0, z2pt5)")
+    site_model = serializers.DictField(
+        allow_null=True,
+        help_text="the site parameters at the point: the stored site model's nearest site (`source` 'site model', `artifact`, `site`, "
+        "then every column of the file: vs30, z1pt0, ...), else the job's reference site conditions (vs30, vs30_type, z1pt0, z2pt5)",
+    )
 
 
 class _Geometry(serializers.Serializer):

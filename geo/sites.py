@@ -111,6 +111,7 @@ def artifact_site(readable: ReadableArtifact, *, lon: float, lat: float, max_dis
 
 
 HAZARD_KINDS = ("hazard_curve", "uhs", "hazard_map")
+SITE_MODEL_KIND = "site_model"
 
 
 def calculation_site(
@@ -162,8 +163,25 @@ def calculation_site(
         at_point = {a.pk: values[a.pk][site.idx] for a in artifacts if site.idx in values.get(a.pk, {})}
         body["site"] = {**site.as_dict(), **_site_columns(at_point.values())}
     body.update(_sections(artifacts, at_point))
-    body["site_model"] = site_values.site_model(oqparam)
+    body["site_model"] = _site_model(readables, oqparam, lon=lon, lat=lat, max_distance_km=max_distance_km)
     return body
+
+
+def _site_model(readables: list[ReadableArtifact], oqparam: dict | None, *, lon: float, lat: float, max_distance_km: float) -> dict | None:
+    """The site parameters the engine used at the point: the stored site model's site nearest it
+    (the engine reads those, not the reference conditions, when a job has a site model), else the
+    job's reference site conditions. Site parameters are not interpolated (vs30measured, geology
+    are categories): the nearest site model site answers, also for an interpolated point."""
+    models = sorted((r for r in readables if readable_row(r).artifact_type == SITE_MODEL_KIND), key=lambda r: r.pk)
+    for readable in models:
+        try:
+            nearest = artifact_site(readable, lon=lon, lat=lat, max_distance_km=max_distance_km)
+        except NotFound:
+            continue
+        lon_, lat_ = nearest["geometry"]["coordinates"]
+        where = {"id": nearest["id"], "lon": lon_, "lat": lat_, "distance_km": nearest["distance_km"]}
+        return {"source": "site model", "artifact": nearest["artifact"], "site": where, **nearest["properties"]}
+    return site_values.site_model(oqparam)
 
 
 def _site_columns(properties) -> dict:

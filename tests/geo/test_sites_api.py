@@ -251,10 +251,19 @@ def test_a_calculation_site_holds_every_curve_spectrum_and_map_value_of_the_engi
             assert hazard_map["return_period"] == 475 and {v["poe"] for v in hazard_map["values"]} == {None}
         else:
             assert {v["poe"] for v in hazard_map["values"]} == {0.002105}
-    assert body["site_model"] is None  # the fake engine's job parameters give no site conditions
+    # The calc's site model (a file of its own kind): its site nearest the point, every column.
+    model_rows = read_csv_rows(fixture_bytes("calc1_output-6-site_model_1.csv"))
+    [(model_index, model_km)] = nearest(model_rows, lon, lat)
+    model_row = model_rows[model_index]
+    assert body["site_model"] == {
+        "source": "site model",
+        "artifact": Artifact.objects.get(imported_output__calculation=calculation, artifact_type="site_model").pk,
+        "site": {"id": model_index, "lon": float(model_row["lon"]), "lat": float(model_row["lat"]), "distance_km": pytest.approx(model_km, rel=1e-9, abs=1e-9)},
+        **{name: (int(v) if name in ("sids", "vs30measured") else float(v)) for name, v in model_row.items() if name not in ("lon", "lat")},
+    }
 
 
-def test_a_calculation_site_gives_the_reference_site_conditions_of_its_job(owner, owner_client, fake_engine):
+def test_a_calculation_site_without_a_site_model_gives_the_reference_site_conditions_of_its_job(owner, owner_client, fake_engine):
     import configparser
 
     calculation = import_calc(owner, fake_engine)
@@ -266,6 +275,8 @@ def test_a_calculation_site_gives_the_reference_site_conditions_of_its_job(owner
                            "reference_depth_to_1pt0km_per_sec": job.getfloat(section, "reference_depth_to_1pt0km_per_sec"),
                            "reference_depth_to_2pt5km_per_sec": job.getfloat(section, "reference_depth_to_2pt5km_per_sec")}
     calculation.save()
+    # Without a site model of its own, the calc used its job's reference site conditions.
+    services.artifact_delete(artifact=Artifact.objects.get(imported_output__calculation=calculation, artifact_type="site_model"))
     body = site(owner_client, f"/calculations/{calculation.pk}/site", lon=-123.23, lat=49.27).json()
     assert body["site_model"] == {"source": "job parameters (reference site conditions)", "vs30": 400.0, "vs30_type": "measured", "z1pt0": 40.0, "z2pt5": 2.0}
 
@@ -475,8 +486,9 @@ def test_calculation_site_answers_conform_to_the_documented_schema(owner, owner_
         jsonschema.validate({k: v for k, v in body.items() if k != "hazard_curves"}, schema)
 
 
-def test_a_calculation_site_reads_the_features_in_one_statement(owner, owner_client, fake_engine, django_assert_max_num_queries):
+def test_a_calculation_site_reads_the_hazard_features_in_one_statement_and_its_site_model_in_one(owner, owner_client, fake_engine, django_assert_max_num_queries):
     calculation = import_calc(owner, fake_engine)
-    with django_assert_max_num_queries(6) as captured:
+    # The site model has sites of its own (not the hazard files' site indices): its own nearest-neighbour statement.
+    with django_assert_max_num_queries(7) as captured:
         assert site(owner_client, f"/calculations/{calculation.pk}/site", lon=-123.22, lat=49.27).status_code == 200
-    assert sum("geo_feature" in query["sql"] for query in captured.captured_queries) == 1, captured.captured_queries
+    assert sum("geo_feature" in query["sql"] for query in captured.captured_queries) == 2, captured.captured_queries
