@@ -50,7 +50,10 @@ class Housekeeper:
     def __init__(self, *, interval: float):
         self.interval = interval
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="icebox-housekeeping")
+        # A daemon: a worker told to stop at once (a second signal: SystemExit wherever the main
+        # thread is, even inside stop()'s join) must not then wait at exit for a sweep in progress.
+        # Every step is one transaction per thing it clears: cut short, it leaves nothing half done.
+        self._thread = threading.Thread(target=self._loop, name="icebox-housekeeping", daemon=True)
 
     def start(self) -> None:
         self._thread.start()

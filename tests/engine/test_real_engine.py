@@ -112,9 +112,13 @@ def test_import_through_the_api_and_a_real_worker_matches_the_engine_export(oq_s
     assert by_name.keys() == exports.keys() | kept.keys()
     checked = sum(check_every_value(owner_client, by_name[name], data) for name, data in exports.items())
     assert checked > 0
-    for name, data in kept.items():  # the report and realizations kept as the engine sent them; the site model read by its kind
+    for name, data in kept.items():  # the report kept as the engine sent it; the site model and realizations read by their kinds
         if "-site_model_" in name:  # output-<id>-site_model_<calc>.csv
             assert (by_name[name]["artifact_type"], by_name[name]["feature_count"]) == ("site_model", 3)
+        elif "-realizations_" in name:  # a table: one row per realization (3 here), as the file has them
+            data_rows = [row for row in csv.reader(io.StringIO(data.decode())) if row and row[0] != "#"][1:]
+            assert len(data_rows) == 3
+            assert (by_name[name]["artifact_type"], by_name[name]["feature_count"]) == ("table", len(data_rows))
         else:
             assert by_name[name]["artifact_type"] == "file" and by_name[name]["feature_count"] == 0
         raw = owner_client.get(f"/artifact/{by_name[name]['id']}/raw")

@@ -152,3 +152,34 @@ def test_the_sweep_drops_the_partition_a_delete_during_a_read_left():
         reader.close()
     assert housekeeping.sweep()["feature partitions of deleted artifacts"] == 1
     assert orphan_partitions() == []
+
+
+# A worker stopped at once (serve.sh's second signal: db_worker's SystemExit, raised wherever the
+# main thread is) while a sweep is in progress, e.g. a step waiting on a lock: seen as a
+# `make run` that Ctrl-C could not stop.
+STOPPED_MID_SWEEP = """
+import sys, threading, django
+django.setup()
+from icebox import housekeeping
+running = threading.Event()
+def stuck():
+    running.set()
+    threading.Event().wait()
+housekeeping.STEPS[:] = [("stuck", stuck)]
+housekeeping.Housekeeper(interval=0.01).start()
+running.wait()
+sys.exit(3)
+"""
+
+
+def test_a_worker_that_exits_mid_sweep_is_not_kept_alive_by_the_housekeeping_thread():
+    import os
+    import subprocess
+    import sys
+
+    from tests.engine.worker import database_url
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "icebox.settings", "DATABASE_URL": database_url(),
+           "SECRET_KEY": "test-only-secret-key-not-for-production-use"}
+    result = subprocess.run([sys.executable, "-c", STOPPED_MID_SWEEP], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 3, result.stderr
