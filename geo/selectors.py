@@ -147,10 +147,13 @@ def feature_collection_chunks(
         else:
             sql = f"SELECT {_FEATURE_TEXT} FROM ({base}) AS t ORDER BY t.idx{page}"
         params += page_params
-    return _stream(sql, params, artifact_id=artifact_id, limit=limit, trailer=trailer)
+    return stream_collection(sql, params, artifact_ids=(artifact_id,), limit=limit, trailer=trailer)
 
 
-def _stream(sql: str, params: list, *, artifact_id: int, limit: int | None, trailer) -> Iterator[bytes]:
+def stream_collection(sql: str, params: list, *, artifact_ids: tuple[int, ...], limit: int | None, trailer) -> Iterator[bytes]:
+    """A FeatureCollection of the feature texts `sql` yields (one column), streamed from a server-side
+    cursor, cut at `limit` (the statement asks one row more), `trailer(returned, more)` last.
+    Every artifact the rows come from is checked to be still there once the statement holds it."""
     yield b'{"type":"FeatureCollection","features":['
     returned = 0
     more = False
@@ -160,7 +163,8 @@ def _stream(sql: str, params: list, *, artifact_id: int, limit: int | None, trai
             cursor.execute(_CURSOR_PLANNER + "SELECT 1")
         with connection.chunked_cursor() as cursor:
             cursor.execute(sql, params)
-            _check_still_there(artifact_id)
+            for artifact_id in artifact_ids:
+                check_still_there(artifact_id)
             while batch := cursor.fetchmany(FETCH_ROWS):
                 if limit is not None and returned + len(batch) > limit:
                     batch = batch[: limit - returned]
@@ -178,7 +182,7 @@ def _stream(sql: str, params: list, *, artifact_id: int, limit: int | None, trai
     yield (end + "}").encode()
 
 
-def _check_still_there(artifact_id: int) -> None:
+def check_still_there(artifact_id: int) -> None:
     """Run after the feature query is declared, which holds the artifact's partition from then on.
 
     A delete drops the partition only after its own commit; so if the artifact is still there

@@ -13,7 +13,6 @@ column was read as; PostgreSQL hashes the exposure's ids once for the whole page
 
 from __future__ import annotations
 
-import json
 from typing import Callable, Iterator, Mapping
 
 from django.db import connection, transaction
@@ -21,7 +20,8 @@ from django.db.models import QuerySet
 
 from geo.filters import filter_features
 from geo.models import Feature
-from icebox.exceptions import InvalidParameter, NotFound
+from geo.selectors import check_still_there, stream_collection
+from icebox.exceptions import InvalidParameter
 from icebox.selectors import ReadableArtifact, readable_row
 
 ASSET_ID = "asset_id"  # the column of a table that names an asset
@@ -45,7 +45,7 @@ def table_rows(readable: ReadableArtifact, *, filters: Mapping[str, object] | No
             cursor.execute(_PLANNER + "SELECT 1")
             cursor.execute(sql, [*params, limit + 1, offset])
             texts = [row[0] for row in cursor.fetchall()]
-            _check_still_there(cursor, artifact.pk)
+            check_still_there(artifact.pk)
     return texts[:limit], len(texts) > limit
 
 
@@ -106,55 +106,12 @@ def joined_feature_chunks(
         f" ORDER BY t.idx{page}"
     )
     all_params = [*props_params, *params, exposure.pk, EXPOSURE_ID, ASSET_ID, *page_params]
-    return _stream(sql, all_params, artifact_ids=(table.pk, exposure.pk), limit=limit, trailer=trailer)
+    return stream_collection(sql, all_params, artifact_ids=(table.pk, exposure.pk), limit=limit, trailer=trailer)
 
 
 def _filtered(table, filters) -> QuerySet:
     return filter_features(Feature.objects.filter(artifact_id=table.pk), filters)
 
 
-def _stream(sql: str, params: list, *, artifact_ids: tuple[int, ...], limit: int | None, trailer) -> Iterator[bytes]:
-    yield b'{"type":"FeatureCollection","features":['
-    returned = 0
-    more = False
-    separator = ""
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(_PLANNER + "SET LOCAL cursor_tuple_fraction = 1")
-        with connection.chunked_cursor() as cursor:
-            cursor.execute(sql, params)
-            with connection.cursor() as check:
-                for artifact_id in artifact_ids:
-                    _check_still_there(check, artifact_id)
-            while batch := cursor.fetchmany(FETCH_ROWS):
-                if limit is not None and returned + len(batch) > limit:
-                    batch = batch[: limit - returned]
-                    more = True
-                if batch:
-                    yield (separator + ",".join([row[0] for row in batch])).encode()
-                    separator = ","
-                    returned += len(batch)
-                if more:
-                    break
-    end = "]"
-    if trailer is not None:
-        for key, value in trailer(returned, more).items():
-            end += "," + json.dumps(key) + ":" + json.dumps(value, separators=(",", ":"))
-    yield (end + "}").encode()
-
-
-def _check_still_there(cursor, artifact_id: int) -> None:
-    # After the rows' statement holds the partitions: a delete committed before then would show here
-    # (see geo.selectors._check_still_there), rather than as an empty answer.
-    cursor.execute(f"SELECT 1 FROM {_artifact_table()} WHERE id = %s", [artifact_id])
-    if cursor.fetchone() is None:
-        raise NotFound(f"artifact {artifact_id} was deleted as its rows were about to be read")
-
-
 def _feature_table() -> str:
     return connection.ops.quote_name(Feature._meta.db_table)
-
-
-def _artifact_table() -> str:
-    return connection.ops.quote_name(Feature._meta.get_field("artifact").related_model._meta.db_table)
-
