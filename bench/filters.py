@@ -46,7 +46,7 @@ def main() -> int:
 
         from geo.filters import filter_features
         from geo.models import Feature
-        from icebox import services
+        from artifacts import services
 
         owner = get_user_model().objects.create_user("bench")
         data = risk_by_event(args.rows, args.events)

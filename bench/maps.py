@@ -2,7 +2,7 @@
 
 Creates a throw-away database, generates engine-format hazard maps (100k and 1M sites on a
 regular grid, 6 IMT/PoE columns), imports them through Icebox's own import path
-(`icebox.services.artifact_upload`), serves them with gunicorn as `make run` does, and prints
+(`artifacts.services.artifact_upload`), serves them with gunicorn as `make run` does, and prints
 each measurement beside the same work done by ONE SQL statement on the same data, in the same
 run: medians of interleaved runs (Icebox, SQL, Icebox, SQL, ...). Drops the database at the end
 (`--keep` keeps it, to EXPLAIN by hand). Run time: a few minutes.
@@ -172,7 +172,7 @@ def run(args, url, env) -> dict:
 
     from geo.loading import _copy_lines, _CopyReader
     import kinds
-    from icebox.services import artifact_delete, artifact_upload
+    from artifacts.services import artifact_delete, artifact_upload
 
     user = get_user_model().objects.create_user("bench", password=secrets.token_urlsafe(16))
     token = Token.objects.create(user=user).key

@@ -76,7 +76,7 @@ def run(args) -> dict:
     from django.contrib.auth import get_user_model
     from rest_framework.authtoken.models import Token
 
-    from icebox.services import artifact_upload
+    from artifacts.services import artifact_upload
     from tests.web_server import Gunicorn, raw_session, sha256_of_stream
 
     nlon, nlat = 1000, max(1, args.sites // 1000)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from icebox.exceptions import InvalidParameter
+from core.exceptions import InvalidParameter
 
 # The engine writes coordinates with 5 decimals (about 1 m): the same site of two calculations is
 # within a few metres; 100 m leaves room for a re-projected site model without merging grid nodes.

@@ -23,10 +23,10 @@ from django.contrib.gis.geos import Polygon
 from django.db import connection, transaction
 from django.db.models import F, Field, Func, QuerySet
 
+from core.exceptions import NotComparable
 from geo.models import Feature
 from geo.thinning import THINNING_CELL
 from geo.tiles import tile_envelope_with_margin
-from icebox.exceptions import NotComparable
 from icebox.models import Artifact
 from icebox.selectors import ReadableArtifact, readable_row
 

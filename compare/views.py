@@ -13,11 +13,11 @@ from rest_framework.views import APIView
 from compare.params import DEFAULT_TOLERANCE_KM, MAX_TOLERANCE_KM, parse_tolerance_km, required
 from compare.selectors import Pair, comparison_chunks, comparison_pair, comparison_summary, comparison_tile, data_columns
 from compare.serializers import ComparisonSummarySerializer
+from core.exceptions import NotFound
 from geo.params import parse_properties
 from geo.tiles import tile_bounds
 from geo.views import MVT, AnyAccept
 from icebox import selectors
-from icebox.exceptions import NotFound
 from icebox.http_cache import artifact_etag, cached
 
 GEOJSON = "application/geo+json"

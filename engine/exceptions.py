@@ -4,7 +4,7 @@ No notion of HTTP here: `icebox.api_errors` maps these to status codes. No messa
 an engine password: servers are named by `EngineServerConfig.base_url`, which has no userinfo.
 """
 
-from icebox.exceptions import Forbidden, InvalidParameter, UpstreamFailure
+from core.exceptions import Forbidden, InvalidParameter, UpstreamFailure
 
 
 class EngineNotAllowed(InvalidParameter):

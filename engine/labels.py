@@ -12,8 +12,8 @@ import unicodedata
 
 from django.db import transaction
 
+from core.exceptions import InvalidParameter
 from engine.models import LABEL_MAX_LENGTH, LABELS_MAX, Calculation
-from icebox.exceptions import InvalidParameter
 
 # Cc: control characters (NUL, tab, newline...); Cs: lone surrogates, which JSON's \\ud800 can
 # carry into a Python str and PostgreSQL cannot store; Zl, Zp: line and paragraph separators.

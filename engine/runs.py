@@ -31,14 +31,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 import kinds
+from artifacts.services import artifact_create
+from core.exceptions import IceboxError
 from engine import labels
 from engine.client import Download, EngineClient
 from engine.exceptions import CalcNotComplete, EngineFailure, EngineHTTPError
 from engine.models import Calculation, ImportedOutput, ImportJob, ImportStatus
 from engine.servers import EngineServerConfig, match_engine_url
 from engine.timestamps import parse_engine_time
-from icebox.exceptions import IceboxError
-from icebox.services import artifact_create
 from icebox.tempfiles import locked_directory
 from kinds.base import ParseError
 

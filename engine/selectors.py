@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from django.db.models import F, Prefetch, Q, QuerySet
 
+from core.exceptions import InvalidParameter, NotFound, ReadOnly
 from engine.models import LABEL_MAX_LENGTH, Calculation, ImportedOutput, ImportJob
-from icebox.exceptions import InvalidParameter, NotFound, ReadOnly
 from sharing.selectors import calculation_readable, ownership
 
 

@@ -2,9 +2,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
+from core.integers import INTEGER_MAX
 from engine import tree as engine_tree
 from engine.models import LABEL_MAX_LENGTH, LABELS_MAX, Calculation, ImportJob
-from icebox.integers import INTEGER_MAX
 from sharing.serializers import AccessFieldsMixin
 
 

@@ -16,9 +16,9 @@ from urllib.parse import unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+from core.exceptions import InvalidParameter
+from core.integers import INTEGER_MAX, parse_int
 from engine.exceptions import EngineNotAllowed
-from icebox.exceptions import InvalidParameter
-from icebox.integers import INTEGER_MAX, parse_int
 
 _SCHEMES = {"http": 80, "https": 443}
 # /v1/calc/7, /v1/calc/7/, /v1/calc/7/results, /v1/calc/7/status: the forms a user copies from the engine.

@@ -12,11 +12,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from core.exceptions import InvalidParameter
 from engine.exceptions import ImportForbidden
 from engine.models import ImportJob
 from engine.servers import parse_import_target
 from engine.tasks import run_import
-from icebox.exceptions import InvalidParameter
 
 # Output type names are the engine's (hcurves, gmf_data, avg_losses-rlzs...): short, printable.
 MAX_OUTPUT_TYPE_CHARS = 100

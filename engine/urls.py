@@ -10,4 +10,10 @@ urlpatterns = [
     path("calculations/<int:calculation_id>", views.CalculationDetailView.as_view(), name="calculation-detail"),
     path("calculations/<int:calculation_id>/export", views.CalculationExportView.as_view(), name="calculation-export"),
     path("calculations/<int:calculation_id>/site", views.CalculationSiteView.as_view(), name="calculation-site"),
+    path("calculations/<int:calculation_id>/shares", views.CalculationSharesView.as_view(), name="calculation-shares"),
+    path(
+        "calculations/<int:calculation_id>/shares/<int:share_id>",
+        views.CalculationShareDetailView.as_view(),
+        name="calculation-share-detail",
+    ),
 ]

@@ -10,6 +10,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.exceptions import InvalidParameter
 from engine import export, labels, selectors, services
 from engine.serializers import (
     CalculationDetailSerializer,
@@ -22,8 +23,8 @@ from geo import sites
 from geo.params import parse_site_query
 from geo.site_schema import SITE_PARAMETERS, CalculationSiteSerializer
 from icebox import selectors as artifact_selectors
-from icebox.exceptions import InvalidParameter
 from sharing.serializers import SHARED_PARAMETER
+from sharing.views import ShareDetailView, SharesView
 
 _IMPORT_FIELDS = {"engine_url", "calc_id", "url", "outputs", "datastore", "owner"}
 
@@ -122,3 +123,13 @@ class CalculationSiteView(APIView):
         calculation = selectors.calculation_get_readable(user=request.user, calculation_id=calculation_id)
         readables = artifact_selectors.readable_artifacts(user=request.user, calculation_id=calculation.pk)
         return Response(sites.calculation_site(calculation_id=calculation.pk, readables=readables, oqparam=calculation.oqparam, **query))
+
+
+class CalculationSharesView(SharesView):
+    def target(self) -> dict:
+        return {"calculation": selectors.calculation_get_owned(user=self.request.user, calculation_id=self.kwargs["calculation_id"])}
+
+
+class CalculationShareDetailView(ShareDetailView):
+    def target(self) -> dict:
+        return {"calculation": selectors.calculation_get_owned(user=self.request.user, calculation_id=self.kwargs["calculation_id"])}

@@ -22,7 +22,7 @@ from django.db.models import JSONField, QuerySet, Value
 from django.db.models.fields.json import KeyTransform
 
 import kinds
-from icebox.exceptions import InvalidParameter
+from core.exceptions import InvalidParameter
 
 FLOAT, INT, TEXT, BOOL = "float", "int", "text", "bool"
 

@@ -14,10 +14,10 @@ class Feature(models.Model):
 
     pk = models.CompositePrimaryKey("artifact_id", "idx")
     # DO_NOTHING: Django must not collect a million rows to delete them one by one;
-    # `icebox.services.artifact_delete` drops the partition.
+    # `artifacts.services.artifact_delete` drops the partition.
     # No database constraint: attaching a partition would have to add the constraint to it, locking
     # icebox_artifact against the concurrent imports that insert into it (a deadlock, see
-    # tests/icebox/test_services.py). The partition's CHECK and bound tie the rows to their artifact.
+    # tests/artifacts/test_services.py). The partition's CHECK and bound tie the rows to their artifact.
     artifact = models.ForeignKey("icebox.Artifact", on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
     # The site's row index in the original file (0 = first data row).
     idx = models.IntegerField()

@@ -12,10 +12,10 @@ import re
 
 from django.contrib.gis.geos import GEOSException, GEOSGeometry, LinearRing, MultiPolygon, Polygon
 
+from core.exceptions import InvalidParameter, InvalidPropertyName
+from core.integers import parse_int
 from geo import sites as site_limits
 from geo.tiles import MAX_ZOOM, tile_bounds
-from icebox.exceptions import InvalidParameter, InvalidPropertyName
-from icebox.integers import parse_int
 
 # A region arrives in a query string; beyond this it is an abuse, not a region.
 MAX_REGION_CHARS = 200_000

@@ -18,11 +18,11 @@ from django.db.models import BooleanField, Expression, F, Field, Func, Q, QueryS
 from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import JSONObject
 
+from core.exceptions import NotFound
 from geo.filters import filter_features
 from geo.models import Feature
 from geo.thinning import THINNING_CELL
 from geo.tiles import tile_envelope_with_margin
-from icebox.exceptions import NotFound
 from icebox.selectors import ReadableArtifact, readable_row
 
 # Rows per FETCH from the server-side cursor: one chunk of the response (~200 bytes a feature).

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from django.db import connection
 
+from core.exceptions import NotFound
 from geo import interpolation, site_values
-from icebox.exceptions import NotFound
 from icebox.selectors import ReadableArtifact, readable_row
 
 # Sites ordered by planar distance among which the spherical nearest is chosen.

@@ -12,12 +12,12 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import serializers
 from rest_framework.views import APIView
 
+from core.exceptions import InvalidParameter
+from core.integers import INTEGER_MAX, parse_int
 from geo.filters import artifact_filterable, parse_filters
 from geo.tables import EXPOSURE_KIND, check_joins_assets, joined_feature_chunks, table_rows
 from icebox import selectors
-from icebox.exceptions import InvalidParameter
 from icebox.http_cache import artifact_read
-from icebox.integers import INTEGER_MAX, parse_int
 from icebox.links import with_query
 
 DEFAULT_ROWS = 1000

@@ -18,10 +18,10 @@ from typing import Callable, Iterator, Mapping
 from django.db import connection, transaction
 from django.db.models import QuerySet
 
+from core.exceptions import InvalidParameter
 from geo.filters import filter_features
 from geo.models import Feature
 from geo.selectors import check_still_there, stream_collection
-from icebox.exceptions import InvalidParameter
 from icebox.selectors import ReadableArtifact, readable_row
 
 ASSET_ID = "asset_id"  # the column of a table that names an asset

@@ -14,6 +14,7 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.exceptions import NotFound
 from geo import sites
 from geo.filters import artifact_filterable, parse_filters
 from geo.params import column_names, parse_properties, parse_site_query
@@ -22,7 +23,6 @@ from geo.site_schema import SITE_PARAMETERS, ArtifactSiteSerializer
 from geo.table_views import FILTER_PARAMETER
 from geo.thinning import THINNING_CELL, thinning_column, thinning_rule
 from geo.tiles import MAX_ZOOM, tile_bounds
-from icebox.exceptions import NotFound
 from icebox.http_cache import artifact_read
 from icebox.links import with_query
 

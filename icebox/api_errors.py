@@ -15,8 +15,8 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
+from core.exceptions import Forbidden, InvalidFile, InvalidParameter, InvalidPropertyName, NotFound, ReadOnly, UpstreamFailure
 from icebox.authentication import BasicAuthenticationFailed
-from icebox.exceptions import Forbidden, InvalidFile, InvalidParameter, InvalidPropertyName, NotFound, ReadOnly, UpstreamFailure
 from kinds.base import ParseError
 
 log = logging.getLogger(__name__)

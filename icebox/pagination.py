@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import pagination
 
-from icebox.integers import BIGINT_MAX, parse_int
+from core.integers import BIGINT_MAX, parse_int
 
 
 class PageNumberPagination(pagination.PageNumberPagination):

@@ -7,9 +7,9 @@ from functools import cache
 from django.db import connection
 from django.db.models import F, QuerySet
 
+from core.exceptions import InvalidParameter, NotFound, ReadOnly
+from core.integers import BIGINT_MAX, parse_int
 from icebox import model_rows
-from icebox.exceptions import InvalidParameter, NotFound, ReadOnly
-from icebox.integers import BIGINT_MAX, parse_int
 from icebox.models import Artifact, ArtifactFile, ArtifactType
 from sharing.selectors import artifact_readable as artifact_readable_condition, artifact_readable_sql, ownership
 

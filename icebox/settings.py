@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "icebox",
     "geo",
+    "artifacts",
     "django_tasks",
     "django_tasks_db",
     "engine",

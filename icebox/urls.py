@@ -3,17 +3,14 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.authtoken.views import ObtainAuthToken
 
-from icebox import landing, views
+from icebox import landing
 from ogc import views as ogc_views
 from throttling.throttles import TokenAddressThrottle, TokenUsernameThrottle
 
 urlpatterns = [
     path("", landing.landing, name="landing"),
-    path("artifacts", views.ArtifactListView.as_view(), name="artifact-list"),
-    path("artifact/<int:artifact_id>", views.ArtifactDetailView.as_view(), name="artifact-detail"),
-    path("artifact/<int:artifact_id>/raw", views.ArtifactRawView.as_view(), name="artifact-raw"),
+    path("", include("artifacts.urls")),
     path("", include("geo.urls")),
-    path("", include("sharing.urls")),
     path("", include("compare.urls")),
     path("ogc/", include("ogc.urls")),
     path("ogc", ogc_views.LandingView.as_view()),

@@ -19,12 +19,12 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.exceptions import InvalidParameter, NotFound
+from core.integers import INTEGER_MAX, parse_int
 from geo.filters import artifact_filterable, parse_filters
 from geo.params import column_names, parse_bbox, parse_properties
 from geo.selectors import feature_collection_chunks, feature_text
 from icebox import selectors
-from icebox.exceptions import InvalidParameter, NotFound
-from icebox.integers import INTEGER_MAX, parse_int
 from icebox.http_cache import artifact_read
 from icebox.links import with_query
 from ogc import documents

@@ -19,7 +19,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import BooleanField, Expression, Q, QuerySet
 
-from icebox.exceptions import InvalidParameter, NotFound
+from core.exceptions import InvalidParameter, NotFound
 from sharing.models import Share
 
 _SHARED_VALUES = {"true": True, "false": False}
@@ -36,9 +36,10 @@ _CALCULATION_SHARED = 'EXISTS (SELECT 1 FROM {share} s WHERE s."calculation_id" 
 
 
 def _tables(connection) -> dict:
-    from engine.models import ImportedOutput
-
-    models = {"share": Share, "output": ImportedOutput, "memberships": get_user_model().groups.through}
+    # Reached through Share's own relations rather than imported: the artifact and calculation
+    # packages import this one to filter their reads, so it cannot import them back.
+    output = Share._meta.get_field("artifact").related_model._meta.get_field("imported_output").related_model
+    models = {"share": Share, "output": output, "memberships": get_user_model().groups.through}
     return {name: connection.ops.quote_name(model._meta.db_table) for name, model in models.items()}
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from icebox.exceptions import InvalidParameter, ReadOnly
+from core.exceptions import InvalidParameter, ReadOnly
 from sharing.models import Share
 
 GRANTEE_FIELDS = ("user", "group", "everyone")

@@ -1,5 +1,9 @@
 """Share management, the owner's only: list, add and revoke the shares of an artifact or a calculation.
 
+These are the generic views; the packages that own the targets subclass them with `target()`,
+the lookup of the owner's own artifact or calculation (artifacts.views, engine.views), so that
+sharing depends on neither.
+
 A user it is shared with gets 403 read_only (they can read it, so it is no secret that it exists,
 but they neither see the other grantees nor change anything); anyone else gets 404, like a missing id.
 """
@@ -12,9 +16,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from engine.selectors import calculation_get_owned
-from icebox.exceptions import InvalidParameter
-from icebox.selectors import artifact_get_owned
+from core.exceptions import InvalidParameter
 from sharing import selectors, services
 from sharing.serializers import ShareRequestSerializer, ShareSerializer
 
@@ -28,11 +30,12 @@ def _grantee_fields(data) -> dict:
     return {k: data[k] for k in services.GRANTEE_FIELDS if k in data}
 
 
-class _SharesView(generics.ListAPIView):
+class SharesView(generics.ListAPIView):
     serializer_class = ShareSerializer
     parser_classes = [JSONParser]
 
     def target(self) -> dict:
+        """{"artifact": ...} or {"calculation": ...}: the request user's own, from the URL."""
         raise NotImplementedError
 
     def get_queryset(self):
@@ -49,8 +52,9 @@ class _SharesView(generics.ListAPIView):
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK, headers={"Location": body["url"]})
 
 
-class _ShareDetailView(APIView):
+class ShareDetailView(APIView):
     def target(self) -> dict:
+        """{"artifact": ...} or {"calculation": ...}: the request user's own, from the URL."""
         raise NotImplementedError
 
     @extend_schema(responses={204: OpenApiResponse(description="revoked")})
@@ -58,23 +62,3 @@ class _ShareDetailView(APIView):
         share = selectors.share_get(share_id=share_id, **self.target())
         services.share_revoke(sharer=request.user, share=share)
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class ArtifactSharesView(_SharesView):
-    def target(self) -> dict:
-        return {"artifact": artifact_get_owned(user=self.request.user, artifact_id=self.kwargs["artifact_id"])}
-
-
-class ArtifactShareDetailView(_ShareDetailView):
-    def target(self) -> dict:
-        return {"artifact": artifact_get_owned(user=self.request.user, artifact_id=self.kwargs["artifact_id"])}
-
-
-class CalculationSharesView(_SharesView):
-    def target(self) -> dict:
-        return {"calculation": calculation_get_owned(user=self.request.user, calculation_id=self.kwargs["calculation_id"])}
-
-
-class CalculationShareDetailView(_ShareDetailView):
-    def target(self) -> dict:
-        return {"calculation": calculation_get_owned(user=self.request.user, calculation_id=self.kwargs["calculation_id"])}

@@ -22,7 +22,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from icebox import services
+from artifacts import services
 from tests.conftest import fixture_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)

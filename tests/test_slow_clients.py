@@ -18,8 +18,8 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from rest_framework.authtoken.models import Token
 
+from artifacts.services import artifact_upload
 from geo.loading import drop_orphan_partitions, orphan_partitions, partition_name
-from icebox.services import artifact_upload
 from tests.processes import wait_for
 from tests.synthetic import hazard_map_csv
 from tests.web_server import Gunicorn, raw_session, sha256_of_stream

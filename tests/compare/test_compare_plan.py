@@ -7,10 +7,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from artifacts.services import artifact_upload
 from compare.selectors import comparison_pair, comparison_summary, comparison_tile
 from geo.loading import partition_name
 from icebox.selectors import readable_artifact
-from icebox.services import artifact_upload
 from tests.synthetic import hazard_map_csv
 
 pytestmark = pytest.mark.django_db

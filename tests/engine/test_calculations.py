@@ -14,8 +14,8 @@ import zipfile
 
 import pytest
 
+from artifacts.services import artifact_delete, artifact_upload
 from engine.models import Calculation, ImportedOutput
-from icebox.services import artifact_delete, artifact_upload
 from tests.conftest import fixture_bytes
 
 pytestmark = pytest.mark.django_db

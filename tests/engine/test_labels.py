@@ -2,8 +2,8 @@
 
 import pytest
 
+from core.exceptions import InvalidParameter
 from engine.labels import clean_labels, engine_tags, merged_with_engine_tags
-from icebox.exceptions import InvalidParameter
 
 
 def test_labels_are_stripped_deduplicated_and_kept_in_order():

@@ -3,9 +3,9 @@
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
+from core.exceptions import InvalidParameter
 from engine.exceptions import EngineNotAllowed
 from engine.servers import match_engine_url, parse_engine_servers, parse_import_target
-from icebox.exceptions import InvalidParameter
 
 SERVERS = parse_engine_servers("http://127.0.0.1:8800, https://admin:p%40ss@oq.example.org")
 

@@ -3,8 +3,8 @@
 import pytest
 from django.http import QueryDict
 
+from core.exceptions import InvalidParameter
 from geo.filters import filterable_columns, index_statements, parse_filters
-from icebox.exceptions import InvalidParameter
 
 METADATA = {
     "columns": [

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 
-from icebox.services import artifact_create
+from artifacts.services import artifact_create
 from kinds.base import BOOL, FLOAT, INT, TEXT, Column, ParseError, Shape, Table
 from tests.support import partition_count
 

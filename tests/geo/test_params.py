@@ -1,7 +1,7 @@
 import pytest
 
+from core.exceptions import InvalidParameter
 from geo.params import parse_bbox, parse_region, parse_tile
-from icebox.exceptions import InvalidParameter
 
 
 def test_bbox_is_minlon_minlat_maxlon_maxlat():

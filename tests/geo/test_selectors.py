@@ -7,10 +7,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 
+from artifacts.services import artifact_delete, artifact_upload
+from core.exceptions import NotFound
 from geo.selectors import feature_collection_chunks, feature_text, vector_tile
-from icebox.exceptions import NotFound
 from icebox.selectors import ReadableArtifact, readable_artifact
-from icebox.services import artifact_delete, artifact_upload
 from tests.conftest import fixture_bytes
 from tests.support import partition_count
 

@@ -2,8 +2,8 @@
 
 import pytest
 
+from core.exceptions import InvalidParameter
 from geo.params import parse_bool, parse_number, parse_point
-from icebox.exceptions import InvalidParameter
 
 
 @pytest.mark.parametrize("text, value", [("-123.5", -123.5), ("180", 180.0), ("+1e1", 10.0), (".5", 0.5), ("5.", 5.0), ("-0", 0.0)])

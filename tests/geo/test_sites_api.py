@@ -16,15 +16,15 @@ import zipfile
 import pytest
 from django.db import connection
 
+from artifacts import services
 from engine import runs as engine_runs
 from engine import services as engine_services
 from engine.models import Calculation, ImportedOutput
+from engine.servers import parse_engine_servers
 from geo import sites
-from icebox import services
 from icebox.models import Artifact
 from sharing import services as sharing_services
 from tests.conftest import FIXTURES, fixture_bytes
-from engine.servers import parse_engine_servers
 from tests.engine.fake_engine import CALC, FakeEngine
 from tests.maps_support import upload_grid
 

@@ -11,8 +11,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 
+from artifacts.services import artifact_upload
 from icebox.compression import accepts_gzip
-from icebox.services import artifact_upload
 from tests.synthetic import hazard_map_csv
 from tests.web_server import Gunicorn
 

@@ -7,8 +7,8 @@ from django.db import connection
 from django_tasks_db.models import DBTaskResult
 
 from engine.models import ImportJob
-from engine.servers import parse_engine_servers
 from engine.runs import WORKER_DIED
+from engine.servers import parse_engine_servers
 from icebox import housekeeping
 from tests.engine.fake_engine import CALC, EXPORTS, FakeEngine, Reply, export_reply
 from tests.engine.worker import Worker, wait_for
@@ -130,9 +130,9 @@ def test_the_sweep_drops_the_partition_a_delete_during_a_read_left():
     from django.contrib.auth import get_user_model
 
     from geo.loading import orphan_partitions
-    from icebox.services import artifact_delete, artifact_upload
+    from artifacts.services import artifact_delete, artifact_upload
     from tests.conftest import fixture_bytes
-    from tests.icebox.test_services import _other_connection
+    from tests.artifacts.test_services import _other_connection
     from tests.pg_sessions import backend_pid, end_session
 
     user = get_user_model().objects.create_user("owner")

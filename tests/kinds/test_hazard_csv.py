@@ -907,7 +907,7 @@ def test_bare_csv_upload_is_held_to_the_same_limit_as_a_zip():
 
 
 def test_table_keeps_the_exact_bytes_of_its_file():
-    # icebox.services stores and hashes these: they must be the file, not a re-encoding of it.
+    # artifacts.services stores and hashes these: they must be the file, not a re-encoding of it.
     members = zip_members(CALC8_ZIP)
     with_bom = b"\xef\xbb\xbf" + fixture("hazard_map-mean_2.csv")
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from core.exceptions import IceboxError
 from engine import runs, services
 from engine.models import ImportStatus
-from icebox.exceptions import IceboxError
 from kinds.base import ParseError
 
 BAR_WIDTH = 30

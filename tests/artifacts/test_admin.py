@@ -3,8 +3,8 @@
 import pytest
 from django.contrib.auth import get_user_model
 
+from artifacts.services import artifact_upload
 from icebox.models import Artifact
-from icebox.services import artifact_upload
 from tests.conftest import fixture_bytes
 from tests.support import partition_count
 

@@ -10,8 +10,8 @@ from django.conf import settings
 from django.db import transaction
 
 import kinds
+from core.exceptions import InvalidFile, InvalidParameter
 from geo.loading import drop_partition, load_features
-from icebox.exceptions import InvalidFile, InvalidParameter
 from icebox.models import Artifact, ArtifactFile
 from kinds.base import Table
 

@@ -8,9 +8,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 
+from artifacts.services import artifact_delete, artifact_upload
 from geo.loading import drop_orphan_partitions, drop_partition, orphan_partitions
 from icebox.models import Artifact, ArtifactFile
-from icebox.services import artifact_delete, artifact_upload
 from tests.conftest import fixture_bytes
 from tests.support import partition_count
 

@@ -14,8 +14,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from rest_framework.authtoken.models import Token
 
+from artifacts.services import artifact_upload
 from icebox.models import Artifact
-from icebox.services import artifact_upload
 
 DEMO_FILES = [
     "calc2_output-9-hcurves-csv.zip",

@@ -14,18 +14,20 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 import kinds
+from artifacts import services
+from artifacts.serializers import ArtifactSerializer, ArtifactUploadResultSerializer, ArtifactUploadSerializer
+from core.exceptions import InvalidFile, InvalidParameter
+from core.integers import INTEGER_MAX, parse_int
 from geo.filters import artifact_filterable, parse_filters
 from geo.params import column_names, parse_bbox, parse_properties, parse_region, parse_tile
 from geo.selectors import feature_collection_chunks
 from geo.table_views import FILTER_PARAMETER, JOIN_PARAMETERS, joined_assets_chunks
-from icebox import selectors, services
-from icebox.exceptions import InvalidFile, InvalidParameter
-from icebox.integers import INTEGER_MAX, parse_int
+from icebox import selectors
 from icebox.http_cache import artifact_read
 from icebox.links import with_query
 from icebox.upload_names import FileNames
-from icebox.serializers import ArtifactSerializer, ArtifactUploadResultSerializer, ArtifactUploadSerializer
 from sharing.serializers import SHARED_PARAMETER
+from sharing.views import ShareDetailView, SharesView
 
 GEOJSON = "application/geo+json"
 
@@ -171,3 +173,13 @@ def _raw_response(readable) -> HttpResponse:
 def _attachment(file_name: str) -> str:
     ascii_name = file_name.encode("ascii", "replace").decode().replace('"', "_")
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(file_name)}"
+
+
+class ArtifactSharesView(SharesView):
+    def target(self) -> dict:
+        return {"artifact": selectors.artifact_get_owned(user=self.request.user, artifact_id=self.kwargs["artifact_id"])}
+
+
+class ArtifactShareDetailView(ShareDetailView):
+    def target(self) -> dict:
+        return {"artifact": selectors.artifact_get_owned(user=self.request.user, artifact_id=self.kwargs["artifact_id"])}

@@ -2,8 +2,8 @@
 
 import pytest
 
-from icebox.exceptions import InvalidParameter
-from icebox.integers import BIGINT_MAX, INTEGER_MAX, parse_int
+from core.exceptions import InvalidParameter
+from core.integers import BIGINT_MAX, INTEGER_MAX, parse_int
 
 
 @pytest.mark.parametrize("text, value", [("0", 0), ("7", 7), ("007", 7), (str(INTEGER_MAX), INTEGER_MAX)])

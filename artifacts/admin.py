@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from icebox import services
+from artifacts import services
 from icebox.models import Artifact
 
 

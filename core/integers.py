@@ -3,14 +3,14 @@
 `str.isdigit()` and `int()` accept '²' (isdigit only) and '٣' (both, as 3), and an unbounded
 value reaches PostgreSQL as `bigint out of range` after a streamed response has started. So
 every integer from a user goes through `parse_int`, with the bounds of where it is going, before
-any query runs. Only icebox.exceptions is imported: geo, ogc and engine all use this module.
+any query runs. Only core.exceptions is imported: geo, ogc and engine all use this module.
 """
 
 from __future__ import annotations
 
 import re
 
-from icebox.exceptions import InvalidParameter
+from core.exceptions import InvalidParameter
 
 # PostgreSQL `integer` (feature indexes, engine calc ids, counts) and `bigint` (primary keys).
 INTEGER_MAX = 2**31 - 1

@@ -15,9 +15,9 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from artifacts.services import artifact_upload
 from engine.models import Calculation, ImportedOutput, ImportJob, ImportStatus
 from icebox.models import Artifact
-from icebox.services import artifact_upload
 from sharing import services
 from sharing.models import Share
 from tests.conftest import _client_for, fixture_bytes
@@ -440,7 +440,7 @@ def test_a_grantee_cannot_reshare(world, grantee_client):
 
 
 def test_services_refuse_sharing_what_the_sharer_does_not_own(world, grantee):
-    from icebox.exceptions import ReadOnly
+    from core.exceptions import ReadOnly
 
     with pytest.raises(ReadOnly):
         services.share_create(sharer=grantee, artifact=world.a, everyone=True)
