@@ -68,6 +68,12 @@ def chromium():
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
+# How long a wait for the page may take before the test fails: SwiftShader draws on the CPU, and on
+# a machine busy with other work (a CI runner, parallel jobs) a draw took over Playwright's default
+# 30 s. Only a broken page waits that long; a working one goes on as soon as it is ready.
+WAIT_MS = 120_000
+
+
 class Page:
     """A browser tab on the live server, with every console error and failed request kept."""
 
@@ -75,6 +81,7 @@ class Page:
         self.base_url = base_url
         self.context = browser.new_context(viewport={"width": 1200, "height": 800})
         self.page = self.context.new_page()
+        self.page.set_default_timeout(WAIT_MS)
         self.errors: list[str] = []
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
@@ -89,7 +96,7 @@ class Page:
 
     def wait_for(self, status: str):
         self.page.wait_for_function(
-            "s => [s, 'error'].includes(document.body.dataset.status)", arg=status, timeout=30_000
+            "s => [s, 'error'].includes(document.body.dataset.status)", arg=status, timeout=WAIT_MS
         )
         assert self.page.evaluate("document.body.dataset.status") == status, self.page.inner_text("#message")
 
@@ -107,7 +114,7 @@ class Page:
         return Image(shot).pixel(1, 1)
 
     def site(self):
-        self.page.wait_for_function("['ready', 'error'].includes(document.getElementById('site').dataset.status)", timeout=30_000)
+        self.page.wait_for_function("['ready', 'error'].includes(document.getElementById('site').dataset.status)", timeout=WAIT_MS)
         assert self.evaluate("document.getElementById('site').dataset.status") == "ready", self.page.inner_text("#site")
         series = self.evaluate(
             """id => [...document.querySelectorAll(`#${id} path.series`)]
