@@ -94,7 +94,7 @@ def load_csv(cursor, *, target: str, artifact_id: int, table: Table) -> Loaded:
     text_cells = [cell for cell, dtype in zip(cells, layout.dtypes) if dtype == TEXT]
     options = "FORMAT csv, ENCODING 'UTF8'" + (f", FORCE_NOT_NULL ({', '.join(text_cells)})" if text_cells else "")
     with layout.open_body() as body:
-        gate = _Gate(body, prefixes=_INT_PREFIXES if INT in layout.dtypes else _FLOAT_PREFIXES)
+        gate = _Gate(body, dtypes=layout.dtypes)
         try:
             cursor.cursor.copy_expert(f"COPY {stage} ({', '.join(cells)}) FROM STDIN WITH ({options})", gate, size=_READ_SIZE)
         except psycopg2.Error as exc:
@@ -187,8 +187,8 @@ def _load_sites(cursor, mesh: str, layout) -> None:
 
 # A number cell that starts (after ASCII spaces and signs) with one of these is read by
 # PostgreSQL and not by Python: hexadecimal floats (strtod), and integer prefixes (PostgreSQL 16).
-_FLOAT_PREFIXES = re.compile(rb"0[xX]")
-_INT_PREFIXES = re.compile(rb"0[xXoObB]")
+_PREFIXES = re.compile(rb"0[xXoObB]")
+_READ_BY_POSTGRESQL_ONLY = {FLOAT: b"xX", INT: b"xXoObB"}
 _CELL_LEAD = b" \t\x0b\x0c+-"
 
 
@@ -197,9 +197,9 @@ class _Gate:
     Python's csv could read apart. It hands COPY whole lines, so that every check sees a line
     whole; the checks are scans of the buffer in C, not a loop over cells."""
 
-    def __init__(self, stream: BinaryIO, *, prefixes: re.Pattern):
+    def __init__(self, stream: BinaryIO, *, dtypes: tuple[str, ...]):
         self._stream = stream
-        self._prefixes = prefixes
+        self._dtypes = dtypes
         self._carry = b""
         self.refused: str | None = None
 
@@ -227,11 +227,17 @@ class _Gate:
             self._refuse("a backslash-dot")
         if data.count(b"\r") != data.count(b"\r\n"):
             self._refuse("a carriage return that does not end a line")
-        for match in self._prefixes.finditer(data):
+        # Rare in a file (a site id may hold '0b'): each one found is looked at in Python.
+        for match in _PREFIXES.finditer(data):
             start = match.start()
             while start and data[start - 1] in _CELL_LEAD:
                 start -= 1
-            if not start or data[start - 1] in b",\n":
+            if start and data[start - 1] not in b",\n":
+                continue  # inside a cell, not at its start
+            line = data.rfind(b"\n", 0, start) + 1
+            column = data.count(b",", line, start)
+            dtype = self._dtypes[column] if column < len(self._dtypes) else None  # an extra cell: COPY refuses it
+            if match[0][1] in _READ_BY_POSTGRESQL_ONLY.get(dtype, b""):
                 self._refuse(f"a number cell starting with {match[0].decode()!r}")
 
     def _refuse(self, why: str) -> None:

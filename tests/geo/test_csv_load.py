@@ -316,3 +316,10 @@ def test_gmf_rows_by_integer_site_id():
 def test_a_broken_site_mesh_is_the_python_parsers_error():
     outcome, decided = same_outcome(gmf(["0,3.0E-01,1.0E-01,7zzzzzzz"], mesh=["7zzzzzzz,0.0,0.0", "7zzzzzzz,1.0,1.0"]))
     assert outcome[0] == "error" and "in the mesh twice" in outcome[1] and not decided
+
+
+def test_a_site_id_that_starts_like_a_prefixed_number_is_still_read_by_the_database():
+    """Only number cells are refused for a '0x'/'0b' start: a geohash site id may begin so."""
+    mesh = ["0bcdefgh,0.0,0.0", "0xyzuvwt,0.0,0.1"]
+    outcome, decided = same_outcome(gmf(["0,3.0E-01,1.0E-01,0bcdefgh", "1,2.0E-01,1.0E-01,0xyzuvwt"], mesh=mesh))
+    assert outcome[0] == "rows" and decided
