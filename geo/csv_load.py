@@ -85,12 +85,14 @@ def load_csv(cursor, *, target: str, artifact_id: int, table: Table) -> Loaded:
     cells = [qn(f"c{i}") for i in range(len(layout.dtypes))]
 
     # float8 output must be the shortest exact text (what _FLOAT_JSON relies on); restored below.
-    cursor.execute("SELECT current_setting('extra_float_digits'), set_config('extra_float_digits', '1', true)")
-    (saved_digits, _), = cursor.fetchall()
+    cursor.execute("SELECT current_setting('extra_float_digits')")
+    (saved_digits,), = cursor.fetchall()
+    cursor.execute("SET LOCAL extra_float_digits = 1")
 
     columns_sql = ", ".join(f"{cell} {_SQL_TYPE[dtype]} NOT NULL" for cell, dtype in zip(cells, layout.dtypes))
-    # n: the row's position in the file, in the order COPY reads the rows.
-    cursor.execute(f"CREATE TEMPORARY TABLE {stage} (n bigint GENERATED ALWAYS AS IDENTITY, {columns_sql}) ON COMMIT DROP")
+    # n: the row's position in the file, in the order COPY reads the rows (1, 2, ...: one session
+    # draws from the sequence, so a cache only saves its updates).
+    cursor.execute(f"CREATE TEMPORARY TABLE {stage} (n bigint GENERATED ALWAYS AS IDENTITY (CACHE 1000), {columns_sql}) ON COMMIT DROP")
     text_cells = [cell for cell, dtype in zip(cells, layout.dtypes) if dtype == TEXT]
     options = "FORMAT csv, ENCODING 'UTF8'" + (f", FORCE_NOT_NULL ({', '.join(text_cells)})" if text_cells else "")
     with layout.open_body() as body:
