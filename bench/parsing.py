@@ -11,7 +11,7 @@ its metadata row) into a temporary staging table of typed columns, the points ma
 CREATE TABLE ... AS SELECT (joined to the site mesh for the GMF), the GiST index built, committed.
 Runs are interleaved (floor, Icebox, Icebox before, ...); medians are printed.
 
-Then, unless --no-breakdown, one in-process upload of each file (icebox.services.artifact_upload,
+Then, unless --no-breakdown, one in-process upload of each file (artifacts.services.artifact_upload,
 no HTTP) with every SQL statement timed: where an upload's time goes.
 
     .venv/bin/python bench/parsing.py [--runs 3] [--files 100k,1M,gmf] [--no-breakdown]
@@ -199,7 +199,7 @@ def _breakdown(user, file_name: str, data: bytes) -> dict:
     """Seconds of one in-process upload by kind of work: each statement timed, the rest is Python."""
     from django.db import connection
 
-    from icebox.services import artifact_delete, artifact_upload
+    from artifacts.services import artifact_delete, artifact_upload
 
     spent: dict[str, float] = {}
 
