@@ -146,9 +146,16 @@ def load_csv(cursor, *, target: str, artifact_id: int, table: Table) -> Loaded:
     )
     if cursor.rowcount != count:
         raise Undecided("rows lost in the insert")  # cannot happen after the checks above; never store fewer
+    bbox = [minx, miny, maxx, maxy] if x is not None else None
+    for i, coordinate in enumerate((x, y, x, y) if bbox else ()):
+        if bbox[i] == 0:
+            # rows() keeps the first extreme it meets (strict comparisons), min() here the last:
+            # at 0 that decides between 0.0 and -0.0, which the extent keeps.
+            cursor.execute(f"SELECT {coordinate} FROM {joined} WHERE {coordinate} = 0 ORDER BY s.n LIMIT 1")
+            (bbox[i],), = cursor.fetchall()
     cursor.execute(f"DROP TABLE {stage}" + (f", {mesh}" if layout.site is not None else ""))
     cursor.execute("SELECT set_config('extra_float_digits', %s, true)", [saved_digits])
-    return Loaded(count=count, bbox=[minx, miny, maxx, maxy] if x is not None else None)
+    return Loaded(count=count, bbox=bbox)
 
 
 # The JSON text of one cell, as rows() + geo.loading._FORMATS write it (see the module's docstring):
