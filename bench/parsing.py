@@ -146,22 +146,27 @@ def _floor_map(sql, data: bytes):
     values = ", ".join(f"c{i} double precision" for i in range(len(header) - 2))
     names = ", ".join(f"c{i}" for i in range(len(header) - 2))
 
-    def floor() -> float:
-        cur = sql.cursor()
-        cur.execute("DROP TABLE IF EXISTS floor_map")
-        sql.commit()
-        start = time.perf_counter()
+    def load(cur) -> None:
         cur.execute(f"CREATE TEMPORARY TABLE floor_stage (lon double precision, lat double precision, {values}) ON COMMIT DROP")
         cur.copy_expert("COPY floor_stage FROM STDIN WITH (FORMAT csv, HEADER true)", io.BytesIO(csv_text), size=1 << 20)
         cur.execute(f"CREATE TABLE floor_map AS SELECT ST_SetSRID(ST_MakePoint(lon, lat), 4326) AS geom, {names} FROM floor_stage")
         cur.execute("CREATE INDEX ON floor_map USING gist (geom)")
-        sql.commit()
-        seconds = time.perf_counter() - start
-        cur.execute("DROP TABLE floor_map")
-        sql.commit()
-        return seconds
 
-    return floor
+    return lambda: _timed(sql, "floor_map", load)
+
+
+def _timed(sql, table: str, load) -> float:
+    """Seconds of load(cursor) and its commit; `table`, which it creates, dropped before and after, untimed."""
+    cur = sql.cursor()
+    cur.execute(f"DROP TABLE IF EXISTS {table}")
+    sql.commit()
+    start = time.perf_counter()
+    load(cur)
+    sql.commit()
+    seconds = time.perf_counter() - start
+    cur.execute(f"DROP TABLE {table}")
+    sql.commit()
+    return seconds
 
 
 def _floor_gmf(sql, data: bytes):
@@ -173,11 +178,7 @@ def _floor_gmf(sql, data: bytes):
     header = rows[: rows.index(b"\n")].decode().strip().split(",")
     gmvs = [f"g{i}" for i in range(len(header) - 2)]
 
-    def floor() -> float:
-        cur = sql.cursor()
-        cur.execute("DROP TABLE IF EXISTS floor_gmf")
-        sql.commit()
-        start = time.perf_counter()
+    def load(cur) -> None:
         cur.execute("CREATE TEMPORARY TABLE floor_mesh (site text, lon double precision, lat double precision) ON COMMIT DROP")
         cur.copy_expert("COPY floor_mesh FROM STDIN WITH (FORMAT csv, HEADER true)", io.BytesIO(mesh), size=1 << 20)
         cur.execute(f"CREATE TEMPORARY TABLE floor_stage (event_id bigint, {', '.join(g + ' double precision' for g in gmvs)}, site text) ON COMMIT DROP")
@@ -186,13 +187,8 @@ def _floor_gmf(sql, data: bytes):
         cur.execute(f"CREATE TABLE floor_gmf AS SELECT ST_SetSRID(ST_MakePoint(m.lon, m.lat), 4326) AS geom, s.event_id, "
                     f"{', '.join('s.' + g for g in gmvs)}, s.site FROM floor_stage s JOIN floor_mesh m USING (site)")
         cur.execute("CREATE INDEX ON floor_gmf USING gist (geom)")
-        sql.commit()
-        seconds = time.perf_counter() - start
-        cur.execute("DROP TABLE floor_gmf")
-        sql.commit()
-        return seconds
 
-    return floor
+    return lambda: _timed(sql, "floor_gmf", load)
 
 
 def _breakdown(user, file_name: str, data: bytes) -> dict:
