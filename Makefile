@@ -28,6 +28,7 @@ help:
 	@echo "make manage CMD='drf_create_token alice'   a manage.py command with make run's settings"
 	@echo "make bench      the map-serving benchmark (a few minutes)"
 	@echo "make bench-slow slow clients streaming whole maps beside tiles and lists (about 6 minutes)"
+	@echo "make bench-parsing  uploads of 100k/1M-site maps and a GMF zip against COPY by hand (about 5 minutes)"
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -62,6 +63,12 @@ test: bootstrap-tests
 .PHONY: bench
 bench: bootstrap
 	$(PY) bench/maps.py $(BENCH_ARGS)
+
+# Uploads through HTTP against loading the same CSV by hand in SQL (COPY, points, GiST; README,
+# Performance): its own database (icebox_bench_parsing), about 5 minutes. Extra args: BENCH_ARGS='--files 100k'.
+.PHONY: bench-parsing
+bench-parsing: bootstrap
+	$(PY) bench/parsing.py $(BENCH_ARGS)
 
 # Slow clients reading whole maps while others read tiles and lists (README, Server model):
 # its own database (icebox_bench_slow), about 6 minutes. Extra args: BENCH_ARGS='--sites 100000'.

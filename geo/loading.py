@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import OperationalError, connection, transaction
 from psycopg2.errors import LockNotAvailable
 
+from geo.csv_load import Undecided, load_csv
 from geo.filters import index_statements, kind_filterable
 from geo.models import Feature
 from kinds.base import BOOL, FLOAT, INT, TEXT, ParseError, Shape, Table
@@ -46,21 +47,9 @@ def load_features(*, artifact_id: int, table: Table) -> LoadResult:
         raise RuntimeError("load_features must run inside transaction.atomic()")
     qn = connection.ops.quote_name
     part = qn(partition_name(artifact_id))
-    stats = _Stats()
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE TABLE {part} (LIKE {qn('geo_feature')} INCLUDING DEFAULTS)")
-        reader = _CopyReader(_copy_lines(artifact_id, table, stats))
-        try:
-            cursor.cursor.copy_expert(f"COPY {part} (artifact_id, idx, geom, properties) FROM STDIN", reader, size=1 << 16)
-        except psycopg2.Error as exc:
-            # psycopg2 reports an exception raised by read() as a cancelled COPY; the parser's
-            # error (file, line, problem) is the one the user needs.
-            if reader.error is not None:
-                raise reader.error from None
-            refused = _refused_geometry(exc, table.file_name)
-            if refused is not None:
-                raise refused from None
-            raise
+        loaded = fill_table(cursor, target=part, artifact_id=artifact_id, table=table)
         # Same definitions as the parent's indexes, so that ATTACH adopts them instead of building new ones.
         cursor.execute(f"ALTER TABLE {part} ADD PRIMARY KEY (artifact_id, idx)")
         cursor.execute(f"CREATE INDEX {qn(partition_name(artifact_id) + '_geom')} ON {part} USING gist (geom)")
@@ -73,6 +62,37 @@ def load_features(*, artifact_id: int, table: Table) -> LoadResult:
         cursor.execute(f"ALTER TABLE {part} ADD CONSTRAINT {qn(partition_name(artifact_id) + '_key')} CHECK (artifact_id = %s)", [artifact_id])
         cursor.execute(f"ALTER TABLE {qn('geo_feature')} ATTACH PARTITION {part} FOR VALUES IN (%s)", [artifact_id])
         cursor.execute(f"ANALYZE {part}")
+    return loaded
+
+
+def fill_table(cursor, *, target: str, artifact_id: int, table: Table) -> LoadResult:
+    """Insert the rows of `table` for `artifact_id` into `target` (a quoted table name); their count and extent.
+
+    PostgreSQL parses the file when the kind says where its rows are (geo/csv_load.py), in a
+    savepoint; when that path cannot decide, or with ICEBOX_PARSE_IN_DATABASE off, the kind's
+    own rows() are formatted here and sent with one COPY, and its ParseError is what the user
+    gets. Either way the rows stored are the ones rows() yields. Runs inside the caller's transaction.
+    """
+    if table.layout is not None and settings.ICEBOX_PARSE_IN_DATABASE:
+        try:
+            with transaction.atomic():
+                loaded = load_csv(cursor, target=target, artifact_id=artifact_id, table=table)
+            return LoadResult(count=loaded.count, bbox=loaded.bbox)
+        except Undecided:
+            pass  # rolled back to the savepoint: rows() decides, with its own message
+    stats = _Stats()
+    reader = _CopyReader(_copy_lines(artifact_id, table, stats))
+    try:
+        cursor.cursor.copy_expert(f"COPY {target} (artifact_id, idx, geom, properties) FROM STDIN", reader, size=1 << 16)
+    except psycopg2.Error as exc:
+        # psycopg2 reports an exception raised by read() as a cancelled COPY; the parser's
+        # error (file, line, problem) is the one the user needs.
+        if reader.error is not None:
+            raise reader.error from None
+        refused = _refused_geometry(exc, table.file_name)
+        if refused is not None:
+            raise refused from None
+        raise
     return LoadResult(count=stats.count, bbox=stats.bbox())
 
 

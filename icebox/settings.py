@@ -168,6 +168,9 @@ if not ICEBOX_TILE_MINZOOM <= ICEBOX_TILE_MAXZOOM <= 24:
     raise ImproperlyConfigured("ICEBOX_TILE_MINZOOM <= ICEBOX_TILE_MAXZOOM <= 24 must hold")
 ICEBOX_OGC_DEFAULT_LIMIT = env_int("ICEBOX_OGC_DEFAULT_LIMIT", 10, minimum=1)
 ICEBOX_OGC_MAX_LIMIT = env_int("ICEBOX_OGC_MAX_LIMIT", 10000, minimum=1)
+# PostgreSQL parses the CSV of an upload or import (geo/csv_load.py; the Python parser still
+# decides every file it cannot prove both read alike). 0: Python parses every file, as before.
+ICEBOX_PARSE_IN_DATABASE = env_bool("ICEBOX_PARSE_IN_DATABASE", True)
 # Dropping a deleted artifact's partition locks the whole feature table: new reads wait behind
 # it, at most this long, before it gives up and leaves the partition to the next sweep (geo.loading).
 ICEBOX_PARTITION_DROP_LOCK_TIMEOUT_MS = env_int("ICEBOX_PARTITION_DROP_LOCK_TIMEOUT_MS", 50, minimum=1)

@@ -25,10 +25,12 @@ reads it with `export.file(name)`; the second file is still an artifact of its o
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Iterator, Protocol, Sequence, Union
+from typing import BinaryIO, Callable, Iterator, Protocol, Sequence, Union
 
 __all__ = [
     "Column",
+    "CsvLayout",
+    "CsvRows",
     "Export",
     "ExportFile",
     "Geometry",
@@ -113,6 +115,46 @@ class Shape:
 Geometry = Union[tuple, Shape, None]
 
 
+@dataclass(frozen=True)
+class CsvLayout:
+    """Where a table's rows are in its CSV, for a loader that lets the database parse the file.
+
+    `Table.rows()` is the definition of what a file holds; a CsvLayout says how the same rows
+    are laid out, so that a loader (geo/csv_load.py) can read them without Python touching
+    every cell. The loader must end up with exactly the rows rows() yields, or fall back to it.
+
+    Each data row of the body has one cell per `dtypes` entry (FLOAT read by float(), INT by
+    int(), TEXT as is); `values` are the positions of the cells that are the row's values, in
+    `Table.columns` order. The row's point is the cells at `lon`/`lat`, or, with `site`, the
+    point `points()` (called once; {site id: (lon, lat)}, ParseError for a bad mesh) gives for
+    the cell at `site`; neither: the row has no geometry. `required` are TEXT cells that must not
+    be blank (str.strip()). Every value that is not a finite number, a point off the globe, a
+    blank required cell or a site not in `points()` is an error of rows().
+    """
+
+    # The bytes of the data rows, from the first one on (a fresh stream at each call): UTF-8,
+    # lines ending in \n or \r\n, as rows() reads them.
+    open_body: Callable[[], BinaryIO]
+    dtypes: tuple[str, ...]
+    values: tuple[int, ...]
+    lon: int | None = None
+    lat: int | None = None
+    site: int | None = None
+    points: Callable[[], dict] | None = None
+    required: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class CsvRows:
+    """A Table's rows() that also says where its rows are in the CSV (see CsvLayout)."""
+
+    read: Callable[[], Iterator]
+    layout: CsvLayout
+
+    def __call__(self) -> Iterator:
+        return self.read()
+
+
 @dataclass
 class Table:
     """One file read by a kind: what its header says, and its data rows on demand.
@@ -133,6 +175,11 @@ class Table:
     data: bytes = field(repr=False, compare=False, default=b"")  # the file's exact bytes
     content_type: str = "text/csv"
     _rows: object = field(repr=False, compare=False, default=None)  # () -> Iterator, set by the kind
+
+    @property
+    def layout(self) -> CsvLayout | None:
+        """How the rows sit in the CSV when the kind can say (CsvRows), else None: read only by rows()."""
+        return getattr(self._rows, "layout", None)
 
     @property
     def has_rows(self) -> bool:

@@ -23,6 +23,7 @@ __all__ = [
     "Header",
     "IMT_RE",
     "base_name",
+    "body_stream",
     "csv_message",
     "header_number",
     "peek_header",
@@ -174,10 +175,16 @@ def header_number(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def reader(data: bytes, start: int):
-    """A csv reader over data[start:], and the buffer under it (its tell() is where the reader stopped)."""
+def body_stream(data: bytes, start: int) -> io.BytesIO:
+    """A binary stream of data[start:]: what the row readers (and the database's CSV parser) read."""
     buffer = io.BytesIO(data)  # shares `data`, no copy
     buffer.seek(start)
+    return buffer
+
+
+def reader(data: bytes, start: int):
+    """A csv reader over data[start:], and the buffer under it (its tell() is where the reader stopped)."""
+    buffer = body_stream(data, start)
     # Decoded line by line so a bad UTF-8 byte is reported on its own line.
     return csv.reader(map(bytes.decode, buffer), strict=True), buffer
 

@@ -21,7 +21,7 @@ import re
 from functools import partial
 
 from kinds import engine_csv
-from kinds.base import FLOAT, TEXT, Column, Export, ExportFile, ParseError, Table
+from kinds.base import FLOAT, TEXT, Column, CsvLayout, CsvRows, Export, ExportFile, ParseError, Table
 from kinds.engine_csv import FLOAT_RE, IMT, IMT_RE, header_number
 
 HAZARD_CURVE, HAZARD_MAP, UHS = "hazard_curve", "hazard_map", "uhs"
@@ -100,7 +100,8 @@ def read(file: ExportFile, export: Export) -> Table:
                    for c in columns]
     if not engine_csv.NON_SPACE.search(data, header.body_offset):
         raise error("no data rows", header.line + 1)
-    rows = partial(_rows, data, header.body_offset, header.line, tuple(columns), error_name)
+    rows = CsvRows(partial(_rows, data, header.body_offset, header.line, tuple(columns), error_name),
+                   _layout(data, header.body_offset, columns))
     return Table(name, artifact_type, metadata, columns, "point", data=data, content_type="text/csv", _rows=rows)
 
 
@@ -151,6 +152,21 @@ def _rows(data: bytes, body_offset: int, lines_before: int, columns: tuple, erro
         raise fail(engine_csv.utf8_message(exc), lines_before + reader.line_num + 1) from None
     except csv.Error as exc:
         raise fail(engine_csv.csv_message(exc), lines_before + reader.line_num) from None
+
+
+def _layout(data: bytes, body_offset: int, columns: list[Column]) -> CsvLayout:
+    """What _rows reads, as a CsvLayout: [custom_site_id,] lon, lat, then the value columns."""
+    has_site_id = bool(columns) and columns[0].is_text
+    lon = 1 if has_site_id else 0
+    width = len(columns) + 2
+    return CsvLayout(
+        open_body=partial(engine_csv.body_stream, data, body_offset),
+        dtypes=tuple(TEXT if has_site_id and i == 0 else FLOAT for i in range(width)),
+        values=tuple(i for i in range(width) if i not in (lon, lon + 1)),
+        lon=lon,
+        lat=lon + 1,
+        required=(0,) if has_site_id else (),
+    )
 
 
 def _bad_row(columns: tuple, row: list[str], line: int, fail) -> ParseError | None:

@@ -19,11 +19,12 @@ import csv
 import math
 import re
 from dataclasses import dataclass
+from functools import partial
 from operator import call, itemgetter
 from typing import Callable, Iterator
 
 from kinds import engine_csv
-from kinds.base import BOOL, FLOAT, INT, TEXT, ExportFile, ParseError
+from kinds.base import BOOL, FLOAT, INT, TEXT, CsvLayout, CsvRows, ExportFile, ParseError
 from kinds.engine_csv import csv_message, reader, utf8_message
 
 __all__ = ["HeaderRow", "file_metadata", "inferred_dtypes", "name_matcher", "read_header", "require_rows", "typed_rows"]
@@ -195,7 +196,20 @@ def typed_rows(header: HeaderRow, dtypes: list, *, lon: int | None = None, lat: 
         except csv.Error as exc:
             raise header.error(csv_message(exc), before + lines.line_num) from None
 
-    return rows
+    if place is not None:
+        return rows  # the geometry is the kind's own Python: no layout can say it
+    everything = tuple(range(width))
+    layout = CsvLayout(
+        open_body=partial(engine_csv.body_stream, data, offset),
+        dtypes=tuple(dtypes),
+        values=tuple(i for i in everything if i not in (lon, lat)) if keep is not None and points is None else everything,
+        lon=lon if points is None else None,  # as in rows(): the site's point comes first
+        lat=lat if points is None else None,
+        site=site if points is not None else None,
+        points=points,
+        required=tuple(required),
+    )
+    return CsvRows(rows, layout)
 
 
 def inferred_dtypes(header: HeaderRow, positions: list) -> dict:
