@@ -35,6 +35,7 @@ from engine.exceptions import (
     EngineHTTPError,
     EngineRedirectRefused,
     EngineRefusedLogin,
+    EngineRunRefused,
     EngineUnreachable,
 )
 from engine.servers import EngineServerConfig
@@ -122,6 +123,53 @@ class EngineClient:
     def calc_info(self, calc_id: int) -> dict:
         """`/v1/calc/ID`: the database row, with start_time and stop_time."""
         return self._get_json(f"/v1/calc/{int(calc_id)}", what=f"calc {calc_id}", calc_id=calc_id)
+
+    def calc_list(self) -> list[dict]:
+        """`/v1/calc/list`: every calc the engine user may see (id, status, description, ...)."""
+        calcs = self._get_json("/v1/calc/list", what="the calculation list")
+        if not isinstance(calcs, list) or not all(isinstance(c, dict) and "id" in c for c in calcs):
+            raise EngineBadResponse(f"engine at {self.base} answered a calculation list Icebox cannot read")
+        return calcs
+
+    def calc_traceback(self, calc_id: int) -> list[str]:
+        """`/v1/calc/ID/traceback`: the lines of a failed calc's traceback (empty if none)."""
+        lines = self._get_json(f"/v1/calc/{int(calc_id)}/traceback", what=f"the traceback of calc {calc_id}", calc_id=calc_id)
+        return [str(line) for line in lines] if isinstance(lines, list) else []
+
+    def submit(self, archive: Path, *, job_ini: str, hazard_job_id: int | None = None) -> dict:
+        """`POST /v1/calc/run` with the zip of a job: the new calc's row (`job_id`, `status`).
+
+        The engine refuses inputs it cannot read with a 500 and the traceback as JSON: that is
+        EngineRunRefused with the traceback's lines, and the failed calc's id when it made one.
+        """
+        data = {"job_ini": job_ini}
+        if hazard_job_id is not None:
+            data["hazard_job_id"] = str(int(hazard_job_id))
+        what = "the submission of a job"
+        self.login()
+        with archive.open("rb") as stream:
+            response = self._send("POST", "/v1/calc/run", data=data, files={"archive": (archive.name, stream, "application/zip")}, what=what)
+        with response:
+            if response.status_code == 500:
+                body = self._read_small(response, what=what)
+                try:
+                    answer = json.loads(body)
+                except ValueError:
+                    answer = None
+                if isinstance(answer, dict) and isinstance(answer.get("traceback"), list):
+                    lines = [str(line) for line in answer["traceback"]]
+                    last = next((line.strip() for line in reversed(lines) if line.strip()), "no reason given")
+                    job_id = answer.get("job_id") if isinstance(answer.get("job_id"), int) else None
+                    raise EngineRunRefused(f"engine at {self.base} refused the job: {last}", traceback=lines, calc_id=job_id)
+            self._check(response, what=what)
+            body = self._read_small(response, what=what)
+        try:
+            row = json.loads(body)
+        except ValueError:
+            row = None
+        if not isinstance(row, dict) or not isinstance(row.get("job_id"), int) or isinstance(row.get("job_id"), bool):
+            raise EngineBadResponse(f"engine at {self.base} answered the submission of a job without the new calc's job_id")
+        return row
 
     def results(self, calc_id: int) -> list[dict]:
         outputs = self._get_json(f"/v1/calc/{int(calc_id)}/results", what=f"the outputs of calc {calc_id}", calc_id=calc_id)
@@ -255,12 +303,12 @@ class EngineClient:
             raise
         return response
 
-    def _send(self, method: str, path: str, *, what: str, params=None, data=None, stream: bool = True) -> requests.Response:
+    def _send(self, method: str, path: str, *, what: str, params=None, data=None, files=None, stream: bool = True) -> requests.Response:
         url = self.base + path
         for _hop in range(MAX_REDIRECTS + 1):
             try:
                 response = self.session.request(
-                    method, url, params=params, data=data, timeout=self.timeout, allow_redirects=False, stream=stream
+                    method, url, params=params, data=data, files=files, timeout=self.timeout, allow_redirects=False, stream=stream
                 )
             except requests.Timeout:
                 raise EngineUnreachable(
@@ -280,7 +328,7 @@ class EngineClient:
                 )
             url, params = target, None
             if response.status_code == 303 or (response.status_code in (301, 302) and method == "POST"):
-                method, data = "GET", None
+                method, data, files = "GET", None, None
         raise EngineBadResponse(f"engine at {self.base} redirected the request for {what} more than {MAX_REDIRECTS} times")
 
     def _same_server(self, url: str) -> bool:

@@ -66,6 +66,23 @@ def _rebuild_http_error(message, status):
     return EngineHTTPError(message, status=status)
 
 
+class EngineRunRefused(EngineFailure):
+    """The engine would not run a submitted job (it answered 500 with the traceback)."""
+
+    code = "engine_run_refused"
+
+    def __init__(self, message: str, *, traceback: list[str], calc_id: int | None):
+        super().__init__(message)
+        self.traceback, self.calc_id = traceback, calc_id
+
+    def __reduce__(self):
+        return _rebuild_run_refused, (self.message, self.traceback, self.calc_id)
+
+
+def _rebuild_run_refused(message, traceback, calc_id):
+    return EngineRunRefused(message, traceback=traceback, calc_id=calc_id)
+
+
 class EngineBadResponse(EngineFailure):
     """A 200 whose body is not what the engine's API documents (not JSON, not an npz...)."""
 

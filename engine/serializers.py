@@ -125,10 +125,21 @@ class _TreeNodeSerializer(serializers.Serializer):
 
 class CalculationDetailSerializer(CalculationSerializer):
     tree = serializers.SerializerMethodField()
+    inputs = serializers.SerializerMethodField()
 
     class Meta(CalculationSerializer.Meta):
-        fields = CalculationSerializer.Meta.fields + ["tree", "oqparam"]
+        fields = CalculationSerializer.Meta.fields + ["tree", "oqparam", "inputs"]
         read_only_fields = fields
+
+    def get_inputs(self, calculation) -> list[dict]:
+        """The input models linked to it (inputs.InputLink, reached by its relation), the viewer's own only."""
+        request = self.context.get("request")
+        user_id = getattr(getattr(request, "user", None), "pk", None)
+        return [
+            {"id": link.input_model_id, "origin": link.origin,
+             "url": reverse("input-detail", kwargs={"input_id": link.input_model_id}, request=request)}
+            for link in calculation.input_links.filter(input_model__owner_id=user_id).order_by("created", "id")
+        ]
 
     @extend_schema_field(_TreeNodeSerializer(many=True))
     def get_tree(self, calculation) -> list:

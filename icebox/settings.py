@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "compare",
     "throttling",
     "explore",
+    "inputs",
 ]
 
 MIDDLEWARE = [
@@ -201,6 +202,10 @@ ICEBOX_ENGINE_SERVERS = parse_engine_servers(env_str("ICEBOX_ENGINE_SERVERS", ""
 ICEBOX_ENGINE_CONNECT_TIMEOUT = env_int("ICEBOX_ENGINE_CONNECT_TIMEOUT", 10, minimum=1)
 # Seconds without a byte from the engine: exporting a big calc can take a while before the first one.
 ICEBOX_ENGINE_READ_TIMEOUT = env_int("ICEBOX_ENGINE_READ_TIMEOUT", 300, minimum=1)
+# A run of an input model on an engine (inputs/runs.py): how often its status is asked, and how
+# long after its submission the run gives up waiting (the calc is left running on the engine).
+ICEBOX_RUN_POLL_SECONDS = env_int("ICEBOX_RUN_POLL_SECONDS", 5, minimum=1)
+ICEBOX_RUN_TIMEOUT_SECONDS = env_int("ICEBOX_RUN_TIMEOUT_SECONDS", 24 * 3600, minimum=1)
 ICEBOX_ENGINE_MAX_DOWNLOAD_BYTES = env_int("ICEBOX_ENGINE_MAX_DOWNLOAD_BYTES", ICEBOX_MAX_UPLOAD_BYTES, minimum=1)
 # The whole HDF5 datastore of a calc ("datastore": true in an import): often far bigger than any
 # export, so bounded on its own. Stored in one bytea, which PostgreSQL caps below 1 GiB.

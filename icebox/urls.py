@@ -16,6 +16,7 @@ urlpatterns = [
     path("ogc", ogc_views.LandingView.as_view()),
     path("", include("engine.urls")),
     path("", include("explore.urls")),
+    path("", include("inputs.urls")),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/token", ObtainAuthToken.as_view(throttle_classes=[TokenAddressThrottle, TokenUsernameThrottle]), name="api-token"),
     path("api-auth/", include("rest_framework.urls")),
