@@ -84,3 +84,6 @@ def blob_backend(request, blob_directory):
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+from tests.engine.conftest import fake_engine  # noqa: E402,F401 - the fake engine, for the big import
