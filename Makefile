@@ -28,6 +28,7 @@ help:
 	@echo "make manage CMD='drf_create_token alice'   a manage.py command with make run's settings"
 	@echo "make bench      the map-serving benchmark (a few minutes)"
 	@echo "make bench-slow slow clients streaming whole maps beside tiles and lists (about 6 minutes)"
+	@echo "make bench-bytes a 2 GB engine file imported, downloaded raw and uploaded, against cp and a socket copy (a few minutes)"
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -68,3 +69,10 @@ bench: bootstrap
 .PHONY: bench-slow
 bench-slow: bootstrap
 	$(PY) bench/slow_clients.py $(BENCH_ARGS)
+
+# A 2 GB engine file imported by a worker, downloaded raw and uploaded over HTTP, against cp and a
+# plain socket copy in the same run, with the peak RSS of web and worker (README, Storage): its own
+# database (icebox_bench_bytes) and blob directory. Extra args: BENCH_ARGS='--bytes 5000000000'.
+.PHONY: bench-bytes
+bench-bytes: bootstrap
+	$(PY) bench/bytes.py $(BENCH_ARGS)

@@ -53,7 +53,8 @@ def artifact_create(*, owner, table: Table, name: str | None = None, metadata: d
     _check_name(name)
     _check_file_name(table.file_name)
     with blob_store.atomic():
-        blob = blob_store.put(open_stream=table.open, size=table.size, sha256=table.sha256)
+        # A file kept raw from disk (an upload's or a download's temporary file) may be taken as it is.
+        blob = blob_store.put(open_stream=table.open, size=table.size, sha256=table.sha256, path=getattr(table.source, "path", None))
         artifact = Artifact.objects.create(
             owner=owner,
             blob=blob,

@@ -8,9 +8,11 @@ an object store differ, so each adapter says how.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import tempfile
+import uuid
 from dataclasses import dataclass
 from typing import BinaryIO, Iterator
 
@@ -67,6 +69,42 @@ class AtomicFileSystemStorage(FileSystemStorage):
         finally:
             os.close(dir_fd)
         return name
+
+
+    def link_in(self, name: str, source: str) -> bool:
+        """Store the file at `source` under `name` without copying it: a hard link (the same
+        atomic protocol as _save: a partial name, fsync, rename). False when the link cannot be
+        made (another filesystem, a filesystem without hard links): then the caller copies."""
+        full_path = self.path(name)
+        directory = os.path.dirname(full_path)
+        os.makedirs(directory, exist_ok=True, mode=0o700)
+        partial = f"{full_path}.partial-{uuid.uuid4().hex}"
+        try:
+            os.link(source, partial)
+        except OSError as exc:
+            if exc.errno in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP):
+                return False
+            raise
+        try:
+            fd = os.open(partial, os.O_RDONLY)
+            try:
+                os.fsync(fd)  # the bytes were written without it (an upload's or a download's temporary file)
+            finally:
+                os.close(fd)
+            os.chmod(partial, 0o600)
+            os.replace(partial, full_path)
+        except BaseException:
+            try:
+                os.unlink(partial)
+            except FileNotFoundError:
+                pass
+            raise
+        dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+        return True
 
 
 @dataclass(frozen=True)

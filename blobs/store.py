@@ -37,7 +37,7 @@ from django.core.files.storage import storages
 from django.db import connection, transaction
 from django.db.models import ProtectedError
 
-from blobs.backends import Adapter, HashingReader, Partial, adapter, key
+from blobs.backends import Adapter, AtomicFileSystemStorage, HashingReader, Partial, adapter, key
 from blobs.models import Blob
 
 log = logging.getLogger(__name__)
@@ -81,12 +81,14 @@ def digest(open_stream: Callable[[], BinaryIO]) -> tuple[str, int]:
 _state = threading.local()
 
 
-def put(*, open_stream: Callable[[], BinaryIO], size: int, sha256: str | None = None) -> Blob:
+def put(*, open_stream: Callable[[], BinaryIO], size: int, sha256: str | None = None, path: str | None = None) -> Blob:
     """The Blob of these bytes, written to the storage if they are not there yet.
 
     Must run inside a transaction (the row and the lock go with it: see the module's docstring).
     `sha256`, when the caller computed it while receiving the bytes, saves a pass over them; it
-    is checked again while the bytes are written.
+    is checked again while the bytes are written. `path`, a file on disk holding the bytes that
+    nothing writes to any more (an upload's or a download's temporary file), lets a filesystem
+    store take the file itself (a hard link) instead of a copy.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("blobs.store.put runs inside a transaction: its lock and row go with the caller's commit")
@@ -101,14 +103,23 @@ def put(*, open_stream: Callable[[], BinaryIO], size: int, sha256: str | None = 
             raise IntegrityError(f"sha256 {sha256} is stored with {blob.size} bytes, not {size}")
         return blob
     store = storage()
+    # Already there: left by a writer that wrote and then lost its transaction; whole, so reused.
     if not (store.exists(name) and store.size(name) == size):
-        # Left by a writer that wrote and then lost its transaction: whole, so just reused.
-        with open_stream() as stream:
-            reader = HashingReader(stream, hashlib.sha256())
-            store.save(name, reader)
+        linked = path is not None and isinstance(store, AtomicFileSystemStorage) and store.link_in(name, path)
         written = getattr(_state, "written", None)
-        if written is not None:
-            written.append(sha256)
+        if linked:
+            if written is not None:
+                written.append(sha256)
+            with store.open(name, "rb") as stream:
+                reader = HashingReader(stream, hashlib.sha256())
+                for _chunk in reader.chunks():
+                    pass
+        else:
+            with open_stream() as stream:
+                reader = HashingReader(stream, hashlib.sha256())
+                store.save(name, reader)
+            if written is not None:
+                written.append(sha256)
         if reader.digest.hexdigest() != sha256 or reader.size != size:
             store.delete(name)
             raise IntegrityError(f"the bytes stored as {sha256} ({size} bytes) read as {reader.digest.hexdigest()} ({reader.size} bytes)")

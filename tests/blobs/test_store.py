@@ -202,3 +202,26 @@ def call_command_output(name: str) -> int:
     out = io.StringIO()
     call_command(name, stdout=out)
     return int(out.getvalue().split()[1])
+
+
+def test_a_file_kept_raw_from_disk_is_taken_by_the_filesystem_store_without_a_copy(owner, tmp_path, blob_directory):
+    from artifacts.services import artifact_upload
+
+    path = tmp_path / "upload.bin"
+    data = pattern(5 * 1024 * 1024)
+    path.write_bytes(data)
+    [artifact] = artifact_upload(owner=owner, file_name="upload.bin", data=path, raw=True, sha256=hashlib.sha256(data).hexdigest())
+    stored = Path(store.storage().path(key(artifact.sha256)))
+    assert os.stat(stored).st_ino == os.stat(path).st_ino  # one file, two names: nothing was copied
+    path.unlink()  # the temporary file goes; the stored bytes stay
+    assert store.read_all(artifact.sha256, size=artifact.size) == data and partial_writes() == []
+
+
+def test_a_wrong_sha256_for_a_file_taken_from_disk_is_refused_and_nothing_is_kept(owner, tmp_path, blob_directory):
+    from artifacts.services import artifact_upload
+
+    path = tmp_path / "upload.bin"
+    path.write_bytes(b"these bytes")
+    with pytest.raises(store.IntegrityError):
+        artifact_upload(owner=owner, file_name="upload.bin", data=path, raw=True, sha256=hashlib.sha256(b"other").hexdigest())
+    assert Blob.objects.count() == 0 and stored_contents() == 0 and partial_writes() == [] and path.read_bytes() == b"these bytes"
