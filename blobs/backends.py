@@ -52,22 +52,10 @@ class AtomicFileSystemStorage(FileSystemStorage):
             with os.fdopen(fd, "wb") as out:
                 for chunk in content.chunks(CHUNK):
                     out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(partial, 0o600)
-            os.replace(partial, full_path)
         except BaseException:
-            try:
-                os.unlink(partial)
-            except FileNotFoundError:
-                pass
+            _unlink(partial)
             raise
-        # The rename itself is durable once the directory is.
-        dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        _publish(partial, full_path)
         return name
 
 
@@ -85,26 +73,36 @@ class AtomicFileSystemStorage(FileSystemStorage):
             if exc.errno in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP):
                 return False
             raise
-        try:
-            fd = os.open(partial, os.O_RDONLY)
-            try:
-                os.fsync(fd)  # the bytes were written without it (an upload's or a download's temporary file)
-            finally:
-                os.close(fd)
-            os.chmod(partial, 0o600)
-            os.replace(partial, full_path)
-        except BaseException:
-            try:
-                os.unlink(partial)
-            except FileNotFoundError:
-                pass
-            raise
-        dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        _publish(partial, full_path)
         return True
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _publish(partial: str, full_path: str) -> None:
+    """Make the partial file the blob: its bytes on disk (fsync), then its name (an atomic
+    rename), then the rename itself durable (fsync of the directory)."""
+    try:
+        fd = os.open(partial, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.chmod(partial, 0o600)
+        os.replace(partial, full_path)
+    except BaseException:
+        _unlink(partial)
+        raise
+    dir_fd = os.open(os.path.dirname(full_path), os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,15 @@ class MultipartFile:
         self._file.close()
 
 
+def post_file(session, url: str, path: Path, *, file_name: str, fields: dict[str, str]):
+    """POST the file at `path` as a multipart upload, streamed from disk."""
+    body = MultipartFile(path, fields=fields, file_name=file_name)
+    try:
+        return session.post(url, data=body, headers={"Content-Type": body.content_type}, timeout=1800)
+    finally:
+        body.close()
+
+
 def peak_rss_bytes(pid: int) -> int:
     """The process's peak resident set (VmHWM) so far."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

@@ -13,7 +13,7 @@ import requests
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 
-from tests.blobs.big import MultipartFile, big_file, expected_range, peak_rss_bytes
+from tests.blobs.big import big_file, expected_range, peak_rss_bytes, post_file
 from tests.web_server import Gunicorn, raw_session, sha256_of_stream
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.big_file]
@@ -47,11 +47,7 @@ def test_a_multi_gigabyte_upload_and_its_downloads_are_streamed(tmp_path, token)
     sha256 = big_file(path, SIZE)
     with Gunicorn(tmp_path, ICEBOX_WEB_WORKERS="1", ICEBOX_WEB_TIMEOUT="600") as server:
         session = raw_session(token)
-        body = MultipartFile(path, fields={"raw": "true"}, file_name="calc_2.hdf5")
-        try:
-            response = session.post(server.url + "/artifacts", data=body, headers={"Content-Type": body.content_type}, timeout=600)
-        finally:
-            body.close()
+        response = post_file(session, server.url + "/artifacts", path, fields={"raw": "true"}, file_name="calc_2.hdf5")
         assert response.status_code == 201, response.text[:2000]
         [artifact] = response.json()["artifacts"]
         assert (artifact["artifact_type"], artifact["size"], artifact["sha256"]) == ("file", SIZE, sha256)
