@@ -111,6 +111,7 @@ def blob_directory(tmp_path_factory):
     """Each test's blobs in a fresh directory (also for the servers and workers it starts): a test
     sees exactly the bytes its own writes left, and a rolled-back test's leave nothing behind."""
     import os
+    import shutil
 
     from django.test import override_settings
 
@@ -120,6 +121,8 @@ def blob_directory(tmp_path_factory):
     os.environ.pop("ICEBOX_BLOB_STORE", None)
     with override_settings(STORAGES={**_settings_storages(), "blobs": filesystem_blobs(path)}):
         yield path
+    # pytest keeps its last runs' directories: not the gigabytes a big-file test stored.
+    shutil.rmtree(path, ignore_errors=True)
     for name, value in before.items():
         if value is None:
             os.environ.pop(name, None)

@@ -42,9 +42,10 @@ def check_download(session, url: str, path, sha256: str) -> None:
     assert sha256_of_stream(resumed, chunk=1 << 20)[0] == hashlib.sha256(expected_range(path, SIZE - (3 << 20), SIZE)).hexdigest()
 
 
-def test_a_multi_gigabyte_upload_and_its_downloads_are_streamed(tmp_path, token):
+def test_a_multi_gigabyte_upload_and_its_downloads_are_streamed(request, tmp_path, token):
     path = tmp_path / "big.bin"
     sha256 = big_file(path, SIZE)
+    request.addfinalizer(lambda: path.unlink(missing_ok=True))  # pytest keeps tmp_path: not gigabytes of it
     with Gunicorn(tmp_path, ICEBOX_WEB_WORKERS="1", ICEBOX_WEB_TIMEOUT="600") as server:
         session = raw_session(token)
         response = post_file(session, server.url + "/artifacts", path, fields={"raw": "true"}, file_name="calc_2.hdf5")
@@ -56,13 +57,14 @@ def test_a_multi_gigabyte_upload_and_its_downloads_are_streamed(tmp_path, token)
     assert max(peaks.values()) < RSS_LIMIT, f"peak resident set of gunicorn's processes: {peaks}"
 
 
-def test_a_multi_gigabyte_engine_output_is_imported_streamed(tmp_path, token, fake_engine):
+def test_a_multi_gigabyte_engine_output_is_imported_streamed(request, tmp_path, token, fake_engine):
     from engine.models import ImportJob
     from tests.engine.fake_engine import Reply
     from tests.engine.worker import Worker, wait_for
 
     path = tmp_path / "big.rst"
     sha256 = big_file(path, SIZE)
+    request.addfinalizer(lambda: path.unlink(missing_ok=True))
 
     def chunks():
         with open(path, "rb") as handle:
