@@ -29,6 +29,7 @@ help:
 	@echo "make bench      the map-serving benchmark (a few minutes)"
 	@echo "make bench-slow slow clients streaming whole maps beside tiles and lists (about 6 minutes)"
 	@echo "make bench-parsing  uploads of 100k/1M-site maps and a GMF zip against COPY by hand (about 5 minutes)"
+	@echo "make bench-bytes a 2 GB engine file imported, downloaded raw and uploaded, against cp and a socket copy (a few minutes)"
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -75,3 +76,10 @@ bench-parsing: bootstrap
 .PHONY: bench-slow
 bench-slow: bootstrap
 	$(PY) bench/slow_clients.py $(BENCH_ARGS)
+
+# A 2 GB engine file imported by a worker, downloaded raw and uploaded over HTTP, against cp and a
+# plain socket copy in the same run, with the peak RSS of web and worker (README, Storage): its own
+# database (icebox_bench_bytes) and blob directory. Extra args: BENCH_ARGS='--bytes 5000000000'.
+.PHONY: bench-bytes
+bench-bytes: bootstrap
+	$(PY) bench/bytes.py $(BENCH_ARGS)

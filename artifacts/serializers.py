@@ -34,6 +34,9 @@ class ArtifactSerializer(AccessFieldsMixin, serializers.ModelSerializer):
 class ArtifactUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="An engine CSV export, or the engine's zip of several CSVs.")
     name = serializers.CharField(required=False, max_length=255, help_text="Name for a single-CSV upload.")
+    raw = serializers.BooleanField(
+        required=False, help_text="true: keep the file byte for byte as one artifact of kind `file`, whatever it holds (any size up to the upload limit); nothing is parsed."
+    )
 
 
 class ArtifactUploadResultSerializer(serializers.Serializer):

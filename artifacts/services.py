@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
+import os
 import unicodedata
 from pathlib import PurePath
 
@@ -10,50 +10,62 @@ from django.conf import settings
 from django.db import transaction
 
 import kinds
+from blobs import store as blob_store
 from core.exceptions import InvalidFile, InvalidParameter
 from geo.loading import drop_partition, load_features
-from icebox.models import Artifact, ArtifactFile
+from icebox.models import Artifact
 from kinds.base import Table
 
 # Artifact.name and Artifact.file_name are varchar(255).
 MAX_NAME_CHARS = 255
 
 
-def artifact_upload(*, owner, file_name: str, data: bytes, name: str | None = None) -> list[Artifact]:
+def artifact_upload(*, owner, file_name: str, data: bytes | os.PathLike, name: str | None = None, sha256: str | None = None,
+                    raw: bool = False) -> list[Artifact]:
     """Parse an engine CSV, or a zip of them, and store one artifact per CSV for `owner`.
 
-    Every file must be one a kind reads (kinds.read_export refuses the rest, naming what is
-    accepted): uploads are for engine files Icebox parses; imports keep raw files too.
+    `data` is the bytes or, for an upload of any size, the path of the file holding them (only
+    what a kind parses is read whole); `sha256` their digest if the caller computed it while
+    receiving them. Every file must be one a kind reads (kinds.read_export refuses the rest,
+    naming what is accepted): uploads are for engine files Icebox parses; imports keep raw files
+    too. With `raw`, the file is kept byte for byte as one artifact of kind `file`, whatever it holds.
     """
-    if len(data) > settings.ICEBOX_MAX_UPLOAD_BYTES:
-        raise InvalidFile(f"{file_name}: {len(data)} bytes is over the upload limit of {settings.ICEBOX_MAX_UPLOAD_BYTES} bytes")
+    size = len(data) if isinstance(data, (bytes, bytearray)) else os.stat(data).st_size
+    if size > settings.ICEBOX_MAX_UPLOAD_BYTES:
+        raise InvalidFile(f"{file_name}: {size} bytes is over the upload limit of {settings.ICEBOX_MAX_UPLOAD_BYTES} bytes")
     _check_name(name)
     _check_file_name(file_name)
-    tables = kinds.read_export(file_name, data, max_uncompressed=settings.ICEBOX_MAX_UNCOMPRESSED_BYTES)
+    if raw:
+        tables = [kinds.read_raw(file_name, data, sha256=sha256)]
+    else:
+        tables = kinds.read_export(file_name, data, max_uncompressed=settings.ICEBOX_MAX_UNCOMPRESSED_BYTES, sha256=sha256)
     if name is not None and len(tables) != 1:
         raise InvalidParameter(f"name can only be given for a single CSV; {file_name} holds {len(tables)} files")
-    with transaction.atomic():
+    with blob_store.atomic():
         return [artifact_create(owner=owner, table=table, name=name) for table in tables]
 
 
 def artifact_create(*, owner, table: Table, name: str | None = None, metadata: dict | None = None) -> Artifact:
-    """Store one parsed table: the artifact row, its bytes and its features, in one transaction."""
+    """Store one parsed table: its bytes (blobs.store), the artifact row and its features, all or
+    nothing (see blobs.store for how the bytes, written first, follow the transaction)."""
     if table.artifact_type not in kinds.ARTIFACT_TYPES:
         raise ValueError(f"{table.artifact_type!r} is not a kind of the registry")  # a kind's bug, not the user's
     _check_name(name)
     _check_file_name(table.file_name)
-    with transaction.atomic():
+    with blob_store.atomic():
+        # A file kept raw from disk (an upload's or a download's temporary file) may be taken as it is.
+        blob = blob_store.put(open_stream=table.open, size=table.size, sha256=table.sha256, path=getattr(table.source, "path", None))
         artifact = Artifact.objects.create(
             owner=owner,
+            blob=blob,
             artifact_type=table.artifact_type,
             name=name or PurePath(table.file_name).stem,
             file_name=table.file_name,
             content_type=table.content_type,
-            size=len(table.data),
-            sha256=hashlib.sha256(table.data).hexdigest(),
+            size=blob.size,
+            sha256=blob.sha256,
             metadata={**table.metadata, **(metadata or {}), "columns": [c.as_dict() for c in table.columns]},
         )
-        ArtifactFile.objects.create(artifact=artifact, data=table.data)
         if table.has_rows:
             # A file kept raw has no partition at all: nothing to read, nothing to drop.
             loaded = load_features(artifact_id=artifact.pk, table=table)
@@ -90,7 +102,9 @@ def artifact_delete(*, artifact: Artifact) -> None:
     parent table to itself; it is tried right after the commit and, while reads keep it busy,
     again by `geo.loading.drop_orphan_partitions` (the periodic sweep).
     """
-    artifact_id = artifact.pk
+    artifact_id, sha256 = artifact.pk, artifact.sha256
     with transaction.atomic():
-        artifact.delete()  # ArtifactFile (the bytes) goes with it: on_delete=CASCADE
+        artifact.delete()
         transaction.on_commit(lambda: drop_partition(artifact_id=artifact_id, lock_timeout_ms=settings.ICEBOX_PARTITION_DROP_LOCK_TIMEOUT_MS))
+        # The bytes, unless another artifact has the same (the sweep retries if a writer holds them).
+        transaction.on_commit(lambda: blob_store.release(sha256), robust=True)

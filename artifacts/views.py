@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import quote
 
 from django.conf import settings
@@ -23,7 +24,8 @@ from geo.params import column_names, parse_bbox, parse_properties, parse_region,
 from geo.selectors import feature_collection_chunks
 from geo.table_views import FILTER_PARAMETER, JOIN_PARAMETERS, joined_assets_chunks
 from icebox import selectors
-from icebox.http_cache import artifact_read
+from icebox.byte_ranges import UNSATISFIABLE, requested_range
+from icebox.http_cache import artifact_etag, artifact_read
 from icebox.links import with_query
 from icebox.upload_names import FileNames
 from sharing.serializers import SHARED_PARAMETER
@@ -70,21 +72,34 @@ class ArtifactListView(generics.GenericAPIView):
         names = request.data.getlist("name") if hasattr(request.data, "getlist") else []
         if len(names) > 1:
             raise InvalidParameter(f"{len(names)} 'name' fields: give at most one")
+        raw = _raw_flag(request.data)
         [upload] = uploads
         # The name as the client sent it: Django's UploadedFile.name is cut to 255 characters.
         [file_name] = self.file_names.names("file") or [upload.name]
+        [sha256] = self.file_names.sha256s("file") or [None]
         artifacts = services.artifact_upload(
-            owner=request.user, file_name=file_name, data=_read_upload(upload), name=names[0] if names else None
+            owner=request.user, file_name=file_name, data=_upload_data(upload), name=names[0] if names else None, sha256=sha256, raw=raw
         )
         body = {"artifacts": ArtifactSerializer(artifacts, many=True, context={"request": request}).data}
         return Response(body, status=status.HTTP_201_CREATED)
 
 
-def _read_upload(upload) -> bytes:
-    # Refuse before reading a huge body into memory.
+def _upload_data(upload):
+    """The uploaded file's path (Django wrote a big one to disk as it arrived), or a small one's bytes."""
     if upload.size > settings.ICEBOX_MAX_UPLOAD_BYTES:
         raise InvalidFile(f"{upload.name}: {upload.size} bytes is over the upload limit of {settings.ICEBOX_MAX_UPLOAD_BYTES} bytes")
-    return upload.read()
+    if hasattr(upload, "temporary_file_path"):
+        return Path(upload.temporary_file_path())
+    return upload.read()  # in memory already: at most FILE_UPLOAD_MAX_MEMORY_SIZE
+
+
+def _raw_flag(data) -> bool:
+    values = data.getlist("raw") if hasattr(data, "getlist") else []
+    if not values:
+        return False
+    if len(values) > 1 or values[0] not in ("true", "false"):
+        raise InvalidParameter(f"raw must be given once, as true or false; got {values[:3]!r}")
+    return values[0] == "true"
 
 
 _SPATIAL_PARAMETERS = [
@@ -108,7 +123,7 @@ class ArtifactDetailView(APIView):
         params = request.query_params
         fmt = params.get("format", "geojson")
         if fmt == "raw":
-            return artifact_read(request, artifact_id, _raw_response)
+            return _raw(request, artifact_id)
         if fmt != "geojson":
             raise InvalidParameter(f"format must be geojson or raw, got {fmt!r}")
         filters = _spatial_filters(params)
@@ -141,9 +156,15 @@ class ArtifactDetailView(APIView):
 
 
 class ArtifactRawView(APIView):
-    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.BINARY})
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("Range", str, OpenApiParameter.HEADER, description="bytes=<first>-[<last>] or bytes=-<suffix>: one range, answered 206"),
+            OpenApiParameter("If-Range", str, OpenApiParameter.HEADER, description="the ETag: the range applies only to this version"),
+        ],
+        responses={(200, "text/csv"): OpenApiTypes.BINARY, (206, "text/csv"): OpenApiTypes.BINARY, 416: OpenApiResponse(description="range not satisfiable")},
+    )
     def get(self, request, artifact_id: int):
-        return artifact_read(request, artifact_id, _raw_response)
+        return _raw(request, artifact_id)
 
 
 def _spatial_filters(params) -> dict:
@@ -162,11 +183,32 @@ def _spatial_filters(params) -> dict:
     return filters
 
 
-def _raw_response(readable) -> HttpResponse:
+def _raw(request, artifact_id) -> HttpResponse:
+    # The ETag is known before the answer: If-Range compares with it (icebox.byte_ranges).
+    def answer(readable):
+        return _raw_response(request, readable, etag=artifact_etag(request, readable.artifact))
+
+    return artifact_read(request, artifact_id, answer)
+
+
+def _raw_response(request, readable, *, etag: str) -> HttpResponse:
+    """The original bytes, streamed from the blob store: whole, or the one range asked for."""
     artifact = readable.artifact
-    response = HttpResponse(selectors.artifact_bytes(readable), content_type=artifact.content_type)
+    size = artifact.size
+    wanted = requested_range(request.headers.get("Range"), request.headers.get("If-Range"), size=size, etag=etag)
+    if wanted == UNSATISFIABLE:
+        response = HttpResponse(status=416, content_type=artifact.content_type)
+        response["Content-Range"] = f"bytes */{size}"
+        response["Accept-Ranges"] = "bytes"
+        return response
+    start, end = wanted or (0, size)
+    chunks = iter(()) if request.method == "HEAD" else selectors.artifact_bytes(readable, start, end)
+    response = StreamingHttpResponse(chunks, content_type=artifact.content_type, status=206 if wanted else 200)
+    if wanted:
+        response["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+    response["Accept-Ranges"] = "bytes"
     response["Content-Disposition"] = _attachment(artifact.file_name)
-    response["Content-Length"] = str(artifact.size)
+    response["Content-Length"] = str(end - start)
     return response
 
 

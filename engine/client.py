@@ -15,6 +15,7 @@ Failures become the typed errors of `engine.exceptions`, with a sentence a perso
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
@@ -53,6 +54,7 @@ class Download:
     path: Path  # a temporary file the caller must remove
     file_name: str  # from Content-Disposition, e.g. output-9-hcurves-csv.zip
     size: int
+    sha256: str | None = None  # of the bytes, computed as they arrived (the blob store's key)
 
 
 class EngineClient:
@@ -261,6 +263,7 @@ class EngineClient:
             handle = tempfile.NamedTemporaryFile(prefix="icebox-engine-", suffix=".download", dir=dest_dir, delete=False)
             path = Path(handle.name)
             size = 0
+            digest = hashlib.sha256()
             try:
                 with handle:
                     for chunk in response.iter_content(_CHUNK):
@@ -268,6 +271,7 @@ class EngineClient:
                         if size > limit:
                             raise DownloadTooLarge(f"{what} at {self.base} is over the download limit of {limit} bytes")
                         handle.write(chunk)
+                        digest.update(chunk)
                         if on_bytes is not None:
                             on_bytes(len(chunk))
             except requests.Timeout:
@@ -281,7 +285,7 @@ class EngineClient:
             except BaseException:
                 path.unlink(missing_ok=True)
                 raise
-        return Download(path=path, file_name=file_name, size=size)
+        return Download(path=path, file_name=file_name, size=size, sha256=digest.hexdigest())
 
     # -- transport ------------------------------------------------------------------------------
 

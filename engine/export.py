@@ -2,13 +2,14 @@
 
 The zip is written while it is sent. zipfile writes to a sink that is drained after every chunk
 of a member (an unseekable sink: each member's sizes follow its data in a data descriptor), and
-the files come one at a time from one server-side cursor, so the process holds at most one
-file's bytes and one compressed chunk, however large the calculation.
+each file's bytes come from the blob store in chunks, so the process holds one chunk and one
+compressed chunk, however large the calculation.
 
-The cursor is one statement, so it reads the calculation from one snapshot: an artifact deleted
-or imported while the zip is being sent changes nothing in it (as a GeoJSON stream goes on from
-its snapshot). A connection lost mid-way ends the transfer broken, with no central directory:
-an unzip tool says so, it never looks like a complete smaller archive.
+The list of files is one statement, so it reads the calculation from one snapshot: an artifact
+imported while the zip is being sent is not in it. One deleted meanwhile may have lost its bytes
+by the time its turn comes: the transfer then ends broken, with no central directory, as it does
+when a connection is lost mid-way: an unzip tool says so, it never looks like a complete smaller
+archive.
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ import zipfile
 from collections.abc import Iterator
 from datetime import timezone
 
-from django.db import connection, transaction
-
+from blobs import store as blob_store
 from engine.models import Calculation, ImportedOutput
 from engine.tree import export_path
 
@@ -39,35 +39,29 @@ def export_chunks(calculation: Calculation) -> Iterator[bytes]:
     files = (
         ImportedOutput.objects.filter(calculation_id=calculation.pk)
         .order_by("output_type", "output_id", "file_name", "artifact_id")
-        .values_list("output_type", "output_id", "export_name", "file_name", "artifact__created", "artifact__size", "artifact__file__data")
+        .values_list("output_type", "output_id", "export_name", "file_name", "artifact__created", "artifact__size", "artifact__sha256")
     )
-    sql, params = files.query.sql_with_params()
-    # A server-side cursor inside a transaction (not WITH HOLD, which would first copy every file on
-    # the server), read with fetchone: one FETCH per file, and the row is this loop's only reference
-    # to its bytes, released before the next file is fetched.
-    with transaction.atomic(), connection.chunked_cursor() as cursor:
-        cursor.execute(sql, params)
-        with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_DEFLATED) as archive:
-            paths: set[str] = set()
-            while (row := cursor.fetchone()) is not None:
-                output_type, output_id, export_name, file_name, created, size, data = row
-                del row
-                path = _unique(export_path(output_type=output_type, output_id=output_id, export_name=export_name, file_name=file_name), output_id, paths)
-                info = zipfile.ZipInfo(path, date_time=created.astimezone(timezone.utc).timetuple()[:6])
-                info.compress_type = zipfile.ZIP_DEFLATED
-                # rw-r--r-- regular file: without a mode, unzip (Info-ZIP) creates files no one may read.
-                info.external_attr = 0o100644 << 16
-                # The size known up front lets zipfile choose zip64 for a member over 4 GiB.
-                info.file_size = size
-                data = memoryview(data)
-                with archive.open(info, mode="w") as member:
-                    for start in range(0, len(data), CHUNK):
-                        member.write(data[start:start + CHUNK])
+    # The list of files is read at once (one snapshot); each file's bytes then come from the blob
+    # store in chunks, opened as the file's turn comes.
+    rows = list(files)
+    with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_DEFLATED) as archive:
+        paths: set[str] = set()
+        for output_type, output_id, export_name, file_name, created, size, sha256 in rows:
+            path = _unique(export_path(output_type=output_type, output_id=output_id, export_name=export_name, file_name=file_name), output_id, paths)
+            info = zipfile.ZipInfo(path, date_time=created.astimezone(timezone.utc).timetuple()[:6])
+            info.compress_type = zipfile.ZIP_DEFLATED
+            # rw-r--r-- regular file: without a mode, unzip (Info-ZIP) creates files no one may read.
+            info.external_attr = 0o100644 << 16
+            # The size known up front lets zipfile choose zip64 for a member over 4 GiB.
+            info.file_size = size
+            with archive.open(info, mode="w") as member:
+                for block in blob_store.read(sha256, size=size):
+                    for start in range(0, len(block), CHUNK):
+                        member.write(block[start:start + CHUNK])
                         if chunk := sink.drain():
                             yield chunk
-                del data
-                if chunk := sink.drain():
-                    yield chunk
+            if chunk := sink.drain():
+                yield chunk
     # Closing wrote the central directory.
     if chunk := sink.drain():
         yield chunk

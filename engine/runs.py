@@ -32,6 +32,7 @@ from django.utils import timezone
 
 import kinds
 from artifacts.services import artifact_create
+from blobs import store as blob_store
 from core.exceptions import IceboxError
 from engine import labels
 from engine.client import Download, EngineClient
@@ -171,7 +172,8 @@ def select_outputs(outputs: list[dict], requested: list[str], calc_id: int) -> t
 
 
 def _store(job: ImportJob, server: EngineServerConfig, calc: dict, wanted: list[dict], downloads: dict[int, Download]) -> None:
-    with transaction.atomic():
+    # blobs.store.atomic: the bytes written for a store that fails go with its rollback.
+    with blob_store.atomic():
         calculation, _ = Calculation.objects.get_or_create(owner=job.owner, engine_url=job.engine_url, calc_id=job.calc_id)
         # Serialises imports of one calc for one owner: the second waits here, then reuses.
         calculation = Calculation.objects.select_for_update().get(pk=calculation.pk)
@@ -199,8 +201,10 @@ def _store(job: ImportJob, server: EngineServerConfig, calc: dict, wanted: list[
 
 def _store_output(job, server, calculation: Calculation, output: dict, download: Download) -> list:
     # Every file of the export becomes an artifact: parsed where a kind reads it, else kept raw.
+    # From the temporary file: only what a kind parses is read whole; a raw file is stored from it.
     tables = kinds.read_export(
-        download.file_name, download.path.read_bytes(), output_type=output["type"], max_uncompressed=settings.ICEBOX_MAX_UNCOMPRESSED_BYTES
+        download.file_name, download.path, output_type=output["type"], max_uncompressed=settings.ICEBOX_MAX_UNCOMPRESSED_BYTES,
+        sha256=download.sha256,
     )
     artifacts = []
     for table in tables:

@@ -6,6 +6,7 @@ class IceboxConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from blobs import store as blob_store
         from icebox import housekeeping, tempfiles
 
         # Django's system checks refuse a FILE_UPLOAD_TEMP_DIR that does not exist: create
@@ -13,3 +14,5 @@ class IceboxConfig(AppConfig):
         # works on a fresh clone or with a new ICEBOX_TMP_DIR.
         tempfiles.directory()
         housekeeping.register("orphaned temporary files", tempfiles.sweep)
+        # Bytes a killed writer or a dropped connection left without their row, and partial writes.
+        housekeeping.register("orphaned blobs", blob_store.sweep)

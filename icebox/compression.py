@@ -73,6 +73,10 @@ class CompressionMiddleware(GZipMiddleware):
     """GZipMiddleware's rules, ISA-L level 1 for data responses, proper q-value negotiation."""
 
     def process_response(self, request, response):
+        # A response that serves byte ranges (an artifact's raw bytes) goes as it is, whatever its
+        # type: its ranges and Content-Length address the stored bytes, and gzip would change both.
+        if response.has_header("Accept-Ranges"):
+            return response
         content_type = response.get("Content-Type", "").split(";")[0].strip().lower()
         if not content_type.startswith(_DATA_TYPES):
             return super().process_response(request, response)

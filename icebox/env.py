@@ -124,3 +124,68 @@ def env_path(name: str, default: Path) -> Path:
     if not path.is_absolute():
         raise ImproperlyConfigured(f"{name}={value!r} is not an absolute path")
     return path
+
+
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_REGION = re.compile(r"[a-z]{2}(-[a-z0-9]+)+-[0-9]+|[a-z0-9-]{1,64}")
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def blob_storage_from_env(default_dir: Path) -> dict:
+    """The STORAGES entry for the blob store (blobs/): ICEBOX_BLOB_STORE=filesystem (default:
+    ICEBOX_BLOB_DIR, an absolute path) or s3 (ICEBOX_S3_*; every one checked here, none guessed)."""
+    kind = env_str("ICEBOX_BLOB_STORE", "filesystem").strip().lower()
+    if kind == "filesystem":
+        return {"BACKEND": "blobs.backends.AtomicFileSystemStorage", "OPTIONS": {"location": str(env_path("ICEBOX_BLOB_DIR", default_dir))}}
+    if kind != "s3":
+        raise ImproperlyConfigured(f"ICEBOX_BLOB_STORE={kind!r}: use filesystem or s3")
+    bucket = env_str("ICEBOX_S3_BUCKET", required=True)
+    if not _BUCKET.fullmatch(bucket) or ".." in bucket:
+        raise ImproperlyConfigured(f"ICEBOX_S3_BUCKET={bucket!r} is not a bucket name (3-63 of a-z, 0-9, '.', '-')")
+    region = env_str("ICEBOX_S3_REGION", required=True)
+    if not _REGION.fullmatch(region):
+        raise ImproperlyConfigured(f"ICEBOX_S3_REGION={region!r} is not a region name (e.g. eu-west-1)")
+    options = {
+        "bucket_name": bucket,
+        "region_name": region,
+        "location": _s3_prefix(env_str("ICEBOX_S3_PREFIX", "blobs")),
+        "file_overwrite": True,  # content-addressed: one name is one content
+        "default_acl": None,  # the bucket's policy decides; never public-read by default
+        "querystring_auth": True,
+        "signature_version": "s3v4",
+        "use_ssl": True,
+        "verify": True,
+        "addressing_style": env_str("ICEBOX_S3_ADDRESSING_STYLE", "auto"),
+    }
+    if options["addressing_style"] not in ("auto", "path", "virtual"):
+        raise ImproperlyConfigured(f"ICEBOX_S3_ADDRESSING_STYLE={options['addressing_style']!r}: use auto, path or virtual")
+    endpoint = env_str("ICEBOX_S3_ENDPOINT_URL")
+    if endpoint is not None:
+        options["endpoint_url"] = _s3_endpoint(endpoint)
+    access_key, secret_key = env_str("ICEBOX_S3_ACCESS_KEY_ID"), env_str("ICEBOX_S3_SECRET_ACCESS_KEY")
+    if (access_key is None) != (secret_key is None):
+        raise ImproperlyConfigured("ICEBOX_S3_ACCESS_KEY_ID and ICEBOX_S3_SECRET_ACCESS_KEY go together (neither: boto3's own credentials, e.g. an instance role)")
+    if access_key is not None:
+        options["access_key"], options["secret_key"] = access_key, secret_key
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+
+
+def _s3_prefix(value: str) -> str:
+    prefix = value.strip("/")
+    if not prefix or any(part in ("", ".", "..") for part in prefix.split("/")) or not re.fullmatch(r"[A-Za-z0-9._/-]+", prefix):
+        raise ImproperlyConfigured(f"ICEBOX_S3_PREFIX={value!r} is not a key prefix (letters, digits, '._-/', no empty or dot parts)")
+    return prefix
+
+
+def _s3_endpoint(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.path not in ("", "/") or parts.query or parts.username:
+        raise ImproperlyConfigured(f"ICEBOX_S3_ENDPOINT_URL={value!r} is not a base URL like https://s3.example.org:9000")
+    # Keys and bytes in clear only on this machine, or when a site says so (a private network).
+    if parts.scheme == "http" and parts.hostname not in _LOOPBACK and not env_bool("ICEBOX_S3_ALLOW_HTTP", False):
+        raise ImproperlyConfigured(f"ICEBOX_S3_ENDPOINT_URL={value!r} is plain HTTP to another machine: use https (or ICEBOX_S3_ALLOW_HTTP=1)")
+    try:
+        parts.port
+    except ValueError:
+        raise ImproperlyConfigured(f"ICEBOX_S3_ENDPOINT_URL={value!r} has an invalid port") from None
+    return value.rstrip("/")

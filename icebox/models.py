@@ -3,6 +3,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 import kinds
+from blobs.models import Blob
 
 # Derived from the kind registry (kinds/__init__.py); the column itself has no choices, so that
 # adding a kind needs no migration.
@@ -12,10 +13,13 @@ ArtifactType = models.TextChoices("ArtifactType", [(name.upper(), (name, kinds.t
 class Artifact(models.Model):
     """One file of results, kept byte for byte, with what was parsed from it.
 
-    The sites themselves live in `geo.Feature`; the bytes in `ArtifactFile`, so that listing
-    artifacts never reads either.
+    The sites themselves live in `geo.Feature`; the bytes in the blob store (`blob`: one Blob
+    per distinct content, its bytes in the configured storage, see blobs.store), so that
+    listing artifacts never reads either.
     """
 
+    # PROTECT: a blob goes only once nothing references it (blobs.store.release, after the commit).
+    blob = models.ForeignKey(Blob, on_delete=models.PROTECT, related_name="artifacts")
     # PROTECT: removing a user must never silently remove the results they stored.
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="artifacts")
     artifact_type = models.CharField(max_length=32)  # a kind's NAME (kinds.ARTIFACT_TYPES)
@@ -41,15 +45,3 @@ class Artifact(models.Model):
 
     def get_artifact_type_display(self) -> str:
         return kinds.title(self.artifact_type)
-
-
-class ArtifactFile(models.Model):
-    """The original bytes of an artifact.
-
-    Kept in PostgreSQL rather than on a filesystem so that the bytes, the artifact row and its
-    geometry rows are written and removed in one transaction: a failed or killed import can
-    leave no orphan file behind, and one database backup holds everything.
-    """
-
-    artifact = models.OneToOneField(Artifact, on_delete=models.CASCADE, primary_key=True, related_name="file")
-    data = models.BinaryField()

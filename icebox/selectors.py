@@ -7,10 +7,11 @@ from functools import cache
 from django.db import connection
 from django.db.models import F, QuerySet
 
+from blobs import store as blob_store
 from core.exceptions import InvalidParameter, NotFound, ReadOnly
 from core.integers import BIGINT_MAX, parse_int
 from icebox import model_rows
-from icebox.models import Artifact, ArtifactFile, ArtifactType
+from icebox.models import Artifact, ArtifactType
 from sharing.selectors import artifact_readable as artifact_readable_condition, artifact_readable_sql, ownership
 
 
@@ -107,8 +108,11 @@ def artifact_get_owned(*, user, artifact_id) -> Artifact:
     raise ReadOnly(f"artifact {artifact_id} is shared with you read-only: only its owner may change, delete or share it")
 
 
-def artifact_bytes(readable: ReadableArtifact) -> bytes:
-    return bytes(ArtifactFile.objects.values_list("data", flat=True).get(artifact=readable_row(readable)))
+def artifact_bytes(readable: ReadableArtifact, start: int = 0, end: int | None = None):
+    """The artifact's bytes [start, end) in chunks, from the blob store (never read whole). The
+    content is opened before this returns: a delete committed meanwhile does not cut the read."""
+    artifact = readable_row(readable)
+    return blob_store.read(artifact.sha256, start, end, size=artifact.size)
 
 
 def exposure_for(*, user, table: ReadableArtifact, exposure_id=None, kind: str) -> ReadableArtifact:

@@ -9,7 +9,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from engine.servers import parse_engine_servers
-from icebox.env import env_bool, env_int, env_list, env_path, env_rate, env_str, parse_database_url
+from icebox.env import blob_storage_from_env, env_bool, env_int, env_list, env_path, env_rate, env_str, parse_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "rest_framework_gis",
     "drf_spectacular",
+    "blobs",
     "icebox",
     "geo",
     "artifacts",
@@ -155,9 +156,18 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
 }
 
-# Limits on what a user may upload: the compressed request and what a zip may expand to.
-ICEBOX_MAX_UPLOAD_BYTES = env_int("ICEBOX_MAX_UPLOAD_BYTES", 256 * 1024 * 1024, minimum=1)
+# Limits on what a user may upload (streamed to disk, never held in memory: 50 GiB by default)
+# and on what is parsed: a file a kind reads, or what a zip may expand to, is read whole.
+ICEBOX_MAX_UPLOAD_BYTES = env_int("ICEBOX_MAX_UPLOAD_BYTES", 50 * 1024**3, minimum=1)
 ICEBOX_MAX_UNCOMPRESSED_BYTES = env_int("ICEBOX_MAX_UNCOMPRESSED_BYTES", 1024 * 1024 * 1024, minimum=1)
+
+# The bytes of every artifact, once per content (blobs/): a directory (default var/blobs) or an
+# S3-compatible bucket shared by every web and worker machine. README.md, "Storage".
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "blobs": blob_storage_from_env(BASE_DIR / "var" / "blobs"),
+}
 
 # Map reads (docs/maps.md): how long a client may reuse an artifact response without asking
 # again (artifacts never change; revalidation with If-None-Match costs one row read), the
@@ -208,7 +218,7 @@ ICEBOX_RUN_POLL_SECONDS = env_int("ICEBOX_RUN_POLL_SECONDS", 5, minimum=1)
 ICEBOX_RUN_TIMEOUT_SECONDS = env_int("ICEBOX_RUN_TIMEOUT_SECONDS", 24 * 3600, minimum=1)
 ICEBOX_ENGINE_MAX_DOWNLOAD_BYTES = env_int("ICEBOX_ENGINE_MAX_DOWNLOAD_BYTES", ICEBOX_MAX_UPLOAD_BYTES, minimum=1)
 # The whole HDF5 datastore of a calc ("datastore": true in an import): often far bigger than any
-# export, so bounded on its own. Stored in one bytea, which PostgreSQL caps below 1 GiB.
+# export, so bounded on its own.
 ICEBOX_ENGINE_MAX_DATASTORE_BYTES = env_int("ICEBOX_ENGINE_MAX_DATASTORE_BYTES", ICEBOX_ENGINE_MAX_DOWNLOAD_BYTES, minimum=1)
 
 # Background work (imports) goes through Django's Tasks API; the database backend needs no

@@ -14,6 +14,7 @@ single file, goes to the kind that claims it. No Django import in this package.
 from __future__ import annotations
 
 import io
+import os
 import posixpath
 import zipfile
 import zlib
@@ -90,47 +91,65 @@ def kind_for(file: ExportFile, export: Export):
     return RAW
 
 
-def read_export(name: str, data: bytes, *, output_type: str | None = None, max_uncompressed: int,
-                max_members: int = MAX_MEMBERS) -> list[Table]:
+def read_export(name: str, data: bytes | os.PathLike, *, output_type: str | None = None, max_uncompressed: int,
+                max_members: int = MAX_MEMBERS, sha256: str | None = None) -> list[Table]:
     """One Table per file of an upload (output_type None) or of one engine output's download.
 
-    The content decides whether it is a zip, not the name (except that an engine's npz, itself a
-    zip, is one file). An upload is read strictly: a file no kind claims is a ParseError naming
-    what Icebox reads. An engine output keeps every file: what no kind claims is a raw file.
+    `data` is the bytes, or the path of a file holding them (an upload or a download of any size:
+    only what a kind parses is read whole, within `max_uncompressed`); `sha256` their digest if
+    known. The content decides whether it is a zip, not the name (except that an engine's npz,
+    itself a zip, is one file). An upload is read strictly: a file no kind claims is a ParseError
+    naming what Icebox reads. An engine output keeps every file: what no kind claims is a raw file.
     """
-    export = open_export(name, data, output_type=output_type, max_uncompressed=max_uncompressed, max_members=max_members)
+    export = open_export(name, data, output_type=output_type, max_uncompressed=max_uncompressed, max_members=max_members, sha256=sha256)
     return [read_file(file, export, max_uncompressed=max_uncompressed) for file in export.files]
+
+
+def read_raw(name: str, data: bytes | os.PathLike, *, sha256: str | None = None) -> Table:
+    """The one file `data`, kept byte for byte as a raw file whatever it holds (an explicit raw upload)."""
+    display = base_name(name)
+    file = _export_file(display, data, sha256=sha256)
+    return RAW.read(file, Export(files=[file], output_type=None, name=display))
+
+
+def _export_file(display: str, data: bytes | os.PathLike, *, sha256: str | None) -> ExportFile:
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return ExportFile(name=display, data=bytes(data), label=display, sha256=sha256)
+    return ExportFile(name=display, path=data, label=display, sha256=sha256)
 
 
 def read_file(file: ExportFile, export: Export, *, max_uncompressed: int) -> Table:
     kind = kind_for(file, export)
     if kind is RAW:
         if export.output_type is None:
-            raise _unclaimed(file)
+            raise _unclaimed(file, max_uncompressed=max_uncompressed)
         return RAW.read(file, export)
     # A bare file is already uncompressed: hold what is parsed to the same bound as the contents
     # of a zip, so zipping a file never changes whether it is accepted.
-    if len(file.data) > max_uncompressed:
-        raise ParseError(f"{len(file.data)} bytes, over the limit of {max_uncompressed}", file_name=file.error_name)
+    if file.size > max_uncompressed:
+        raise ParseError(f"{file.size} bytes, over the limit of {max_uncompressed}", file_name=file.error_name)
     return kind.read(file, export)
 
 
-def open_export(name: str, data: bytes, *, output_type: str | None = None, max_uncompressed: int,
-                max_members: int = MAX_MEMBERS) -> Export:
+def open_export(name: str, data: bytes | os.PathLike, *, output_type: str | None = None, max_uncompressed: int,
+                max_members: int = MAX_MEMBERS, sha256: str | None = None) -> Export:
     """The files of an upload or download: a zip's members (decompressed, within the bounds), or the one file."""
     display = base_name(name)
+    whole = _export_file(display, data, sha256=sha256)
     # b'PK\x05\x06' is the end record an empty archive starts with: say "no .csv" rather than "binary".
-    is_zip = data[:4] in (b"PK\x03\x04", b"PK\x05\x06")
+    is_zip = whole.head(4) in (b"PK\x03\x04", b"PK\x05\x06")
     if is_zip and (output_type is None or display.lower().endswith(".zip")):
-        files = _zip_members(display, data, upload=output_type is None, max_uncompressed=max_uncompressed, max_members=max_members)
+        files = _zip_members(display, whole, upload=output_type is None, max_uncompressed=max_uncompressed, max_members=max_members)
         if files is not None:
             return Export(files=files, output_type=output_type, name=display)
-    return Export(files=[ExportFile(name=display, data=data, label=display)], output_type=output_type, name=display)
+    return Export(files=[whole], output_type=output_type, name=display)
 
 
-def _unclaimed(file: ExportFile) -> ParseError:
-    # Say why when it is not a CSV at all (binary, bad UTF-8, empty): the CSV reader knows.
-    engine_csv.read_header(file.data, error_name=file.error_name)
+def _unclaimed(file: ExportFile, *, max_uncompressed: int) -> ParseError:
+    # Say why when it is not a CSV at all (binary, bad UTF-8, empty): the CSV reader knows. A file
+    # over the parse limit is not read whole only to say so.
+    if file.size <= max_uncompressed:
+        engine_csv.read_header(file.data, error_name=file.error_name)
     accepted = ", ".join(kind.TITLE.lower() for kind in upload_kinds())
     return ParseError(f"not a file Icebox can read: uploads take the engine's CSV exports of {accepted} "
                       "(or a zip of them)", file_name=file.error_name)
@@ -139,7 +158,7 @@ def _unclaimed(file: ExportFile) -> ParseError:
 # --- zip ------------------------------------------------------------------------------------
 
 
-def _zip_members(zip_name: str, data: bytes, *, upload: bool, max_uncompressed: int, max_members: int) -> list[ExportFile] | None:
+def _zip_members(zip_name: str, whole: ExportFile, *, upload: bool, max_uncompressed: int, max_members: int) -> list[ExportFile] | None:
     """The members an upload reads (.csv) or an engine export keeps (all); None for an engine zip with no file."""
 
     def error(message: str) -> ParseError:
@@ -147,10 +166,15 @@ def _zip_members(zip_name: str, data: bytes, *, upload: bool, max_uncompressed: 
 
     # ZipFile builds an object per central-directory entry before anything can be counted, and
     # each entry starts with this signature: counting it first bounds that memory.
-    if data.count(b"PK\x01\x02") > max_members:
+    if _count_signatures(whole, b"PK\x01\x02") > max_members:
         raise error(f"more than {max_members} entries in the zip")
+    with whole.open() as stream:
+        return _read_zip(zip_name, stream, upload=upload, max_uncompressed=max_uncompressed, max_members=max_members, error=error)
+
+
+def _read_zip(zip_name: str, stream, *, upload: bool, max_uncompressed: int, max_members: int, error) -> list[ExportFile] | None:
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        archive = zipfile.ZipFile(stream)
         entries = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
         raise error(f"corrupt zip ({exc})") from None
@@ -179,6 +203,17 @@ def _zip_members(zip_name: str, data: bytes, *, upload: bool, max_uncompressed: 
         budget -= len(member_data)
         files.append(ExportFile(name=name, data=member_data, label=label))
     return files
+
+
+def _count_signatures(whole: ExportFile, signature: bytes) -> int:
+    # In chunks that overlap by one signature less a byte: a zip on disk is never read whole.
+    count, tail = 0, b""
+    with whole.open() as stream:
+        while chunk := stream.read(1 << 20):
+            window = tail + chunk
+            count += window.count(signature)
+            tail = window[-(len(signature) - 1):]
+    return count
 
 
 def _member_names(members: list[zipfile.ZipInfo], *, upload: bool, error) -> list[str]:

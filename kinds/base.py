@@ -24,6 +24,8 @@ reads it with `export.file(name)`; the second file is still an artifact of its o
 
 from __future__ import annotations
 
+import io
+import os
 from dataclasses import asdict, dataclass, field
 from typing import BinaryIO, Callable, Iterator, Protocol, Sequence, Union
 
@@ -172,9 +174,31 @@ class Table:
     # must be a (lon, lat) tuple (the loader's fast path unpacks it unchecked); otherwise a row may
     # carry a (lon, lat) tuple, a Shape or None.
     geometry: str | None
-    data: bytes = field(repr=False, compare=False, default=b"")  # the file's exact bytes
+    data: bytes = field(repr=False, compare=False, default=b"")  # the file's exact bytes (a parsed file)
     content_type: str = "text/csv"
     _rows: object = field(repr=False, compare=False, default=None)  # () -> Iterator, set by the kind
+    # The file itself, for a file kept without parsing (the raw kind): its bytes are stored from
+    # it, in chunks, and never held whole (they may be gigabytes).
+    source: "ExportFile | None" = field(repr=False, compare=False, default=None)
+
+    def __post_init__(self):
+        if self.source is not None and not self.data and self.source.path is None:
+            self.data = self.source.data
+
+    @property
+    def size(self) -> int:
+        return self.source.size if self.source is not None and self.source.path is not None else len(self.data)
+
+    @property
+    def sha256(self) -> str | None:
+        """The bytes' sha256 when whoever read them computed it already (an upload, a download), else None."""
+        return self.source.sha256 if self.source is not None else None
+
+    def open(self) -> BinaryIO:
+        """The file's bytes as a binary stream (from the file on disk when there is one)."""
+        if self.source is not None and self.source.path is not None:
+            return self.source.open()
+        return io.BytesIO(self.data)
 
     @property
     def layout(self) -> CsvLayout | None:
@@ -192,18 +216,53 @@ class Table:
         return self._rows()
 
 
-@dataclass(frozen=True)
 class ExportFile:
-    """One file of an export: a zip member (decompressed) or the single file the engine sent."""
+    """One file of an export: a zip member (decompressed) or the single file the engine sent.
 
-    name: str  # base name: 'gmf-data_6.csv'
-    data: bytes = field(repr=False)
-    # How the zip or the download names the whole, for error messages: 'output-38-gmf_data-csv.zip/gmf-data_6.csv'.
-    label: str = ""
+    Held as bytes, or backed by a file on disk (`path`): an upload or a download of any size is
+    never read whole unless a kind parses it (`data`, read on first use and bounded by the
+    caller's limit on what is parsed); `head()` and `open()` read it in part or as a stream.
+    `sha256` is the bytes' digest when the caller computed it while receiving them.
+    """
+
+    def __init__(self, name: str, data: bytes | None = None, label: str = "", *, path: str | os.PathLike | None = None,
+                 sha256: str | None = None):
+        if (data is None) == (path is None):
+            raise TypeError("an ExportFile has either data or a path")
+        self.name = name  # base name: 'gmf-data_6.csv'
+        # How the zip or the download names the whole, for error messages: 'output-38-gmf_data-csv.zip/gmf-data_6.csv'.
+        self.label = label
+        self.path = os.fspath(path) if path is not None else None
+        self.sha256 = sha256
+        self._data = data
+
+    def __repr__(self) -> str:
+        return f"ExportFile({self.name!r}, size={self.size})"
 
     @property
     def error_name(self) -> str:
         return self.label or self.name
+
+    @property
+    def size(self) -> int:
+        return len(self._data) if self._data is not None else os.stat(self.path).st_size
+
+    @property
+    def data(self) -> bytes:
+        if self._data is None:
+            with open(self.path, "rb") as handle:
+                self._data = handle.read()
+        return self._data
+
+    def head(self, count: int) -> bytes:
+        """The first `count` bytes (fewer if the file is shorter), without reading the rest."""
+        if self._data is not None:
+            return self._data[:count]
+        with open(self.path, "rb") as handle:
+            return handle.read(count)
+
+    def open(self) -> BinaryIO:
+        return open(self.path, "rb") if self._data is None else io.BytesIO(self._data)
 
 
 @dataclass(frozen=True)

@@ -113,7 +113,7 @@ def claims(file: ExportFile, export: Export) -> bool:
     try:
         if not file.name.lower().endswith(".csv"):
             return False
-        first_rows = _first_rows(file.data[:_SNIFF_BYTES])
+        first_rows = _first_rows(file.head(_SNIFF_BYTES))
         if not first_rows:
             return False
         metadata_row = first_rows[0][:1] == ["#"]

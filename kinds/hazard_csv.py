@@ -44,6 +44,10 @@ _METADATA_ORDER = ("generated_by", "engine_version", "start_date", "checksum", "
 _SITE_CELLS = ("custom_site_id", "lon", "lat", "depth")
 
 
+# The header rows of the widest hazard CSV fit in far less; a bigger file is never read whole to sniff it.
+_PEEK_BYTES = 1 << 20
+
+
 def sniff(file: ExportFile) -> str | None:
     """Which hazard kind `file` looks like, cheaply, or None: by its engine file name, else by its header. Never raises.
 
@@ -56,7 +60,7 @@ def sniff(file: ExportFile) -> str | None:
         return None
     if from_name:
         return from_name["artifact_type"]
-    cells = engine_csv.peek_header(file.data)
+    cells = engine_csv.peek_header(file.head(_PEEK_BYTES))
     if not cells or not ({"lon", "lat"} & set(cells)):
         return None
     first = next((cell for cell in cells if cell not in _SITE_CELLS), "")

@@ -45,8 +45,8 @@ def read(file: ExportFile, export: Export) -> Table:
         metadata={"format": extension(file.name)} if extension(file.name) else {},
         columns=[],
         geometry=None,
-        data=file.data,
         content_type=content_type(file.name),
+        source=file,  # stored from the file itself: never read whole
     )
 
 

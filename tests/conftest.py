@@ -104,3 +104,37 @@ def _drop_feature_partitions_after_committing_tests(request):
         cursor.execute("SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent = 'geo_feature'::regclass")
         for (table,) in cursor.fetchall():
             cursor.execute(f"DROP TABLE {table}")
+
+
+@pytest.fixture(autouse=True)
+def blob_directory(tmp_path_factory):
+    """Each test's blobs in a fresh directory (also for the servers and workers it starts): a test
+    sees exactly the bytes its own writes left, and a rolled-back test's leave nothing behind."""
+    import os
+    import shutil
+
+    from django.test import override_settings
+
+    path = tmp_path_factory.mktemp("blobs")
+    before = {name: os.environ.get(name) for name in ("ICEBOX_BLOB_DIR", "ICEBOX_BLOB_STORE")}
+    os.environ["ICEBOX_BLOB_DIR"] = str(path)
+    os.environ.pop("ICEBOX_BLOB_STORE", None)
+    with override_settings(STORAGES={**_settings_storages(), "blobs": filesystem_blobs(path)}):
+        yield path
+    # pytest keeps its last runs' directories: not the gigabytes a big-file test stored.
+    shutil.rmtree(path, ignore_errors=True)
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+def filesystem_blobs(path) -> dict:
+    return {"BACKEND": "blobs.backends.AtomicFileSystemStorage", "OPTIONS": {"location": str(path)}}
+
+
+def _settings_storages() -> dict:
+    from django.conf import settings
+
+    return dict(settings.STORAGES)

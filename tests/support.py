@@ -5,7 +5,9 @@ import io
 
 from django.db import connection
 
-from icebox.models import Artifact, ArtifactFile
+from blobs import store as blob_store
+from blobs.models import Blob
+from icebox.models import Artifact
 
 
 def upload(client, file_name: str, data: bytes, **extra):
@@ -37,7 +39,24 @@ def partition_count() -> int:
     return tables
 
 
+def stored_bytes(artifact) -> bytes:
+    """An artifact's bytes as the blob store holds them."""
+    return blob_store.read_all(artifact.blob.sha256, size=artifact.blob.size)
+
+
+def stored_contents() -> int:
+    """How many contents the blob storage holds (whole ones; partial writes apart)."""
+    return len(list(blob_store.backend().shas()))
+
+
+def partial_writes() -> list:
+    return list(blob_store.backend().partials())
+
+
 def assert_nothing_stored():
     assert Artifact.objects.count() == 0
-    assert ArtifactFile.objects.count() == 0
+    assert Blob.objects.count() == 0
+    # No bytes without their artifact either: nothing in the storage, whole or partial.
+    assert stored_contents() == 0
+    assert partial_writes() == []
     assert partition_count() == 0

@@ -8,9 +8,10 @@ import zipfile
 
 import pytest
 
-from icebox.models import Artifact, ArtifactFile
+from blobs.models import Blob
+from icebox.models import Artifact
 from tests.conftest import FIXTURES, fixture_bytes
-from tests.support import partition_count, read_engine_csv, upload
+from tests.support import partition_count, read_engine_csv, stored_contents, upload
 from tests.synthetic import hazard_map_csv
 
 ALL_FIXTURE_ZIPS = sorted(p.name for p in FIXTURES.glob("calc*-csv.zip"))
@@ -241,7 +242,7 @@ def test_raw_returns_the_original_bytes_type_and_name(owner_client, path):
     [artifact] = upload(owner_client, "hazard_map-mean-475y_2.csv", data).json()["artifacts"]
     response = owner_client.get(path.format(id=artifact["id"]))
     assert response.status_code == 200
-    assert hashlib.sha256(response.content).hexdigest() == hashlib.sha256(data).hexdigest() == artifact["sha256"]
+    assert hashlib.sha256(b"".join(response.streaming_content)).hexdigest() == hashlib.sha256(data).hexdigest() == artifact["sha256"]
     assert response["Content-Type"] == "text/csv"
     assert 'filename="hazard_map-mean-475y_2.csv"' in response["Content-Disposition"]
 
@@ -257,7 +258,9 @@ def test_delete_removes_the_artifact_its_bytes_and_its_features(owner_client):
     assert partition_count() == 2
     assert owner_client.delete(f"/artifact/{artifact['id']}").status_code == 204
     assert owner_client.get(f"/artifact/{artifact['id']}").status_code == 404
-    assert not ArtifactFile.objects.filter(artifact_id=artifact["id"]).exists()
+    # Its bytes too (no other artifact has the same): the row and the stored content.
+    assert not Blob.objects.filter(sha256=artifact["sha256"]).exists()
+    assert stored_contents() == 1
     assert partition_count() == 1
     assert len(geojson(owner_client, kept["id"])["features"]) == 3
 

@@ -1,9 +1,11 @@
 import pytest
 from django.db import connection
 
+from blobs.models import Blob
 from engine.servers import parse_engine_servers
-from icebox.models import Artifact, ArtifactFile
+from icebox.models import Artifact
 from tests.engine.fake_engine import FakeEngine
+from tests.support import stored_contents
 
 
 @pytest.fixture
@@ -23,14 +25,15 @@ def stored_counts() -> dict:
         partitions = cursor.fetchone()[0]
     return {
         "artifacts": Artifact.objects.count(),
-        "files": ArtifactFile.objects.count(),
+        "files": Blob.objects.count(),
+        "stored bytes": stored_contents(),
         "partitions": partitions,
         "provenance": ImportedOutput.objects.count(),
         "calculations": Calculation.objects.count(),
     }
 
 
-NOTHING = {"artifacts": 0, "files": 0, "partitions": 0, "provenance": 0, "calculations": 0}
+NOTHING = {"artifacts": 0, "files": 0, "stored bytes": 0, "partitions": 0, "provenance": 0, "calculations": 0}
 
 
 # For tests whose rows must be committed (threads, worker processes). The root conftest drops

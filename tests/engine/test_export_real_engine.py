@@ -118,7 +118,7 @@ def test_the_export_zip_holds_the_engines_files_byte_for_byte_and_the_tree_names
     trail, leaf = leaves[f"hcurves/hazard_curve-rlz-001-SA(0.2)_{oq_calc}.csv"]
     assert trail == [("output_type", "hcurves"), ("kind", "rlz-001"), ("imt", "SA(0.2)")]
     assert leaf["engine_file_name"] == leaf["file_name"] == f"hazard_curve-rlz-001-SA(0.2)_{oq_calc}.csv" and leaf["export_name"].endswith("-hcurves-csv.zip")
-    raw = owner_client.get(f"/artifact/{leaf['id']}/raw").content
+    raw = b"".join(owner_client.get(f"/artifact/{leaf['id']}/raw").streaming_content)
     assert raw == expected[leaf["path"]]
     trail, leaf = leaves[single]
     assert trail == [("output_type", "hmaps-stats"), ("kind", "mean"), ("return_period", "475y")]

@@ -70,7 +70,7 @@ def check_every_value(client, artifact: dict, data: bytes) -> int:
     header, body = rows[1], rows[2:]
     assert rows[0][0] == "#"
     raw = client.get(f"/artifact/{artifact['id']}/raw")
-    assert raw.content == data  # byte for byte
+    assert b"".join(raw.streaming_content) == data  # byte for byte
     response = client.get(f"/artifact/{artifact['id']}")
     features = json.loads(b"".join(response.streaming_content))["features"]
     assert len(features) == len(body) == artifact["feature_count"]

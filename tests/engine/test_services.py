@@ -16,6 +16,7 @@ from tests.engine.conftest import NOTHING, stored_counts, transactional
 from tests.engine.fake_engine import CALC, EXPECTED_ARTIFACTS, EXPORTS, PARSED_ARTIFACTS, FakeEngine, Reply
 from tests.conftest import FIXTURES
 from tests.pg_sessions import backend_pid, end_session
+from tests.support import stored_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -68,11 +69,11 @@ def test_it_imports_every_csv_of_every_parsed_output_with_its_provenance(owner, 
 def test_outputs_no_kind_parses_are_kept_raw_byte_for_byte(owner, fake_engine):
     job = run(owner, fake_engine)
     assert job.status == "done", job.error
-    raw = {a.imported_output.output_id: a for a in Artifact.objects.filter(artifact_type="file").select_related("imported_output", "file")}
+    raw = {a.imported_output.output_id: a for a in Artifact.objects.filter(artifact_type="file").select_related("imported_output", "blob")}
     assert sorted(raw) == [8]  # the site model (13) and the realizations (12) are read by their kinds
     for output_id, artifact in raw.items():
         data = (FIXTURES / EXPORTS[output_id]).read_bytes()
-        assert bytes(artifact.file.data) == data and artifact.sha256 == hashlib.sha256(data).hexdigest()
+        assert stored_bytes(artifact) == data and artifact.sha256 == hashlib.sha256(data).hexdigest()
         assert artifact.feature_count == 0 and artifact.bbox is None
     report = raw[8]
     assert (report.file_name, report.content_type) == ("output-1-report_1.rst", "text/x-rst")
@@ -141,7 +142,7 @@ def test_the_datastore_is_stored_only_when_asked_and_bounded_by_its_own_limit(ow
     assert job.status == "done", job.error
     artifact = ImportedOutput.objects.get(output_type="datastore").artifact
     assert (artifact.artifact_type, artifact.file_name, artifact.content_type) == ("file", "calc_2.hdf5", "application/x-hdf5")
-    assert bytes(artifact.file.data) == datastore and artifact.imported_output.output_id == 0
+    assert stored_bytes(artifact) == datastore and artifact.imported_output.output_id == 0
     assert job.artifacts.count() == EXPECTED_ARTIFACTS + 1
 
 

@@ -16,7 +16,7 @@ import pytest
 
 import kinds
 from kinds import read_export
-from kinds.base import TEXT, Column, Export, ParseError, Table
+from kinds.base import TEXT, Column, Export, ExportFile, ParseError, Table
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 LIMIT = 10_000_000
@@ -63,7 +63,7 @@ def read_csv(file_name: str, data: bytes) -> Table:
 
 def read_zip(file_name: str, data: bytes, *, max_uncompressed: int, max_members: int = 1000) -> list[Table]:
     """An uploaded zip, read as one even when the bytes are not a zip (to test the zip reader's errors)."""
-    files = kinds._zip_members(file_name, data, upload=True, max_uncompressed=max_uncompressed, max_members=max_members)
+    files = kinds._zip_members(file_name, ExportFile(file_name, data), upload=True, max_uncompressed=max_uncompressed, max_members=max_members)
     export = Export(files=files, name=file_name)
     return [kinds.read_file(file, export, max_uncompressed=max_uncompressed) for file in files]
 

@@ -185,3 +185,27 @@ def test_peek_header_reads_the_header_row_after_the_metadata_row():
     assert engine_csv.peek_header(fixture_bytes("hazard_map-mean_2.csv"))[:3] == ["lon", "lat", "PGA-0.002105"]
     assert engine_csv.peek_header(b"\xef\xbb\xbfa,b\r\n1,2") == ["a", "b"]
     assert engine_csv.peek_header(b"\x00") is None
+
+
+def test_a_file_on_disk_is_read_only_as_far_as_a_kind_needs(tmp_path):
+    # A big engine file no kind parses is kept raw from its path: its bytes are never read whole.
+    path = tmp_path / "calc_2.hdf5"
+    path.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 100_000)
+    (table,) = kinds.read_export("calc_2.hdf5", path, output_type="datastore", max_uncompressed=10, sha256="ab" * 32)
+    assert table.artifact_type == "file" and table.size == 100_008 and table.sha256 == "ab" * 32
+    assert table.source._data is None  # not read
+    with table.open() as stream:
+        assert stream.read() == path.read_bytes()
+
+
+def test_a_zip_on_disk_is_read_like_its_bytes(tmp_path):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("hazard_map-mean_2.csv", fixture_bytes("hazard_map-mean_2.csv"))
+        archive.writestr("hazard_uhs-mean_2.csv", fixture_bytes("hazard_uhs-mean_2.csv"))
+    data = buffer.getvalue()
+    path = tmp_path / "upload.zip"
+    path.write_bytes(data)
+    from_bytes = kinds.read_export("upload.zip", data, max_uncompressed=1 << 30)
+    from_path = kinds.read_export("upload.zip", path, max_uncompressed=1 << 30)
+    assert [(t.file_name, t.artifact_type, t.data) for t in from_path] == [(t.file_name, t.artifact_type, t.data) for t in from_bytes]

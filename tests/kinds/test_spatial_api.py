@@ -92,7 +92,7 @@ def expected_features(data: bytes, lon: str, lat: str, dtypes: dict, place=None)
 def assert_served(client, artifact: dict, data: bytes, expected: list[tuple]):
     """GeoJSON, OGC items and the z0 tile all give every row, with its point and every value."""
     assert artifact["feature_count"] == len(expected)
-    assert client.get(f"/artifact/{artifact['id']}/raw").content == data
+    assert body(client.get(f"/artifact/{artifact['id']}/raw")) == data
     features = geojson(client, artifact["id"])["features"]
     assert [f["id"] for f in features] == list(range(len(expected)))
     for feature, (point, properties) in zip(features, expected):

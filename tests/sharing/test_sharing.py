@@ -16,6 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from artifacts.services import artifact_upload
+from blobs.models import Blob
 from engine.models import Calculation, ImportedOutput, ImportJob, ImportStatus
 from icebox.models import Artifact
 from sharing import services
@@ -546,8 +547,10 @@ def test_the_readable_lookup_is_index_probes_not_scans(owner, grantee, modellers
     User = get_user_model()
     users = User.objects.bulk_create([User(username=f"u{i}") for i in range(500)])
     User.groups.through.objects.bulk_create([User.groups.through(user_id=u.pk, group_id=modellers.pk) for u in users])
+    blob = Blob.objects.create(sha256="0" * 64, size=1)  # rows only: no test here reads the bytes
     artifacts = Artifact.objects.bulk_create(
-        [Artifact(owner=users[i % 500], artifact_type="hazard_map", name=f"a{i}", file_name="x.csv", content_type="text/csv", size=1, sha256="0") for i in range(3000)]
+        [Artifact(owner=users[i % 500], blob=blob, artifact_type="hazard_map", name=f"a{i}", file_name="x.csv", content_type="text/csv", size=1, sha256="0")
+         for i in range(3000)]
     )
     calcs = Calculation.objects.bulk_create([Calculation(owner=users[i % 500], engine_url="http://e", calc_id=i + 1) for i in range(600)])
     ImportedOutput.objects.bulk_create(
