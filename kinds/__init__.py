@@ -18,8 +18,9 @@ import posixpath
 import zipfile
 import zlib
 
-from kinds import (avg_gmf, avg_losses, damages, engine_csv, engine_table, exposure, gmf, hazard_curve, hazard_map, loss_maps,
-                   raw_file, ruptures, site_mesh, site_model, uhs)
+from kinds import (avg_gmf, avg_losses, damages, engine_csv, engine_table, exposure, exposure_model, gmf, hazard_curve,
+                   hazard_map, input_archive, logic_tree, loss_maps, raw_file, rupture_model, ruptures, site_mesh, site_model,
+                   sites, source_model, uhs)
 from kinds.base import Export, ExportFile, ParseError, Table
 from kinds.engine_csv import base_name
 
@@ -40,7 +41,10 @@ __all__ = [
 # Order matters: claims are tried first to last; raw_file, which claims any engine file, is last.
 # engine_table claims any engine CSV without coordinates: after every kind that reads such a file
 # its own way (a GMF's gmf-data has none: the gmf kind comes first).
-KINDS = (gmf, site_mesh, avg_gmf, site_model, ruptures, exposure, avg_losses, damages, loss_maps,
+# The input kinds (a job's source models, logic trees, rupture, exposure model, sites) claim files
+# only by the role a job.ini gives them (Export.roles), so they come first and take nothing else.
+KINDS = (source_model, logic_tree, rupture_model, exposure_model, sites,
+         gmf, site_mesh, avg_gmf, site_model, ruptures, exposure, avg_losses, damages, loss_maps,
          hazard_curve, hazard_map, uhs, engine_table, raw_file)
 RAW = raw_file
 
@@ -122,9 +126,12 @@ def open_export(name: str, data: bytes, *, output_type: str | None = None, max_u
     # b'PK\x05\x06' is the end record an empty archive starts with: say "no .csv" rather than "binary".
     is_zip = data[:4] in (b"PK\x03\x04", b"PK\x05\x06")
     if is_zip and (output_type is None or display.lower().endswith(".zip")):
-        files = _zip_members(display, data, upload=output_type is None, max_uncompressed=max_uncompressed, max_members=max_members)
+        files = _zip_members(display, data, upload=output_type is None, max_uncompressed=max_uncompressed, max_members=max_members,
+                             paths=output_type == input_archive.OUTPUT_TYPE)
         if files is not None:
-            return Export(files=files, output_type=output_type, name=display)
+            export = Export(files=files, output_type=output_type, name=display)
+            # The engine's zip of a calc's inputs: its job.ini says what each file is.
+            return input_archive.roles_of(export) if output_type == input_archive.OUTPUT_TYPE else export
     return Export(files=[ExportFile(name=display, data=data, label=display)], output_type=output_type, name=display)
 
 
@@ -139,7 +146,8 @@ def _unclaimed(file: ExportFile) -> ParseError:
 # --- zip ------------------------------------------------------------------------------------
 
 
-def _zip_members(zip_name: str, data: bytes, *, upload: bool, max_uncompressed: int, max_members: int) -> list[ExportFile] | None:
+def _zip_members(zip_name: str, data: bytes, *, upload: bool, max_uncompressed: int, max_members: int,
+                 paths: bool = False) -> list[ExportFile] | None:
     """The members an upload reads (.csv) or an engine export keeps (all); None for an engine zip with no file."""
 
     def error(message: str) -> ParseError:
@@ -166,7 +174,7 @@ def _zip_members(zip_name: str, data: bytes, *, upload: bool, max_uncompressed: 
         if upload:
             raise error("no .csv file in the zip")
         return None  # an empty engine zip: kept as the one file it is
-    names = _member_names(members, upload=upload, error=error)
+    names = _member_names(members, upload=upload, error=error, paths=paths)
     for entry, name in zip(members, names):
         if entry.flag_bits & 0x1:
             raise ParseError("encrypted member", file_name=f"{zip_name}/{name}")
@@ -181,9 +189,10 @@ def _zip_members(zip_name: str, data: bytes, *, upload: bool, max_uncompressed: 
     return files
 
 
-def _member_names(members: list[zipfile.ZipInfo], *, upload: bool, error) -> list[str]:
+def _member_names(members: list[zipfile.ZipInfo], *, upload: bool, error, paths: bool = False) -> list[str]:
     names = [base_name(entry.filename) for entry in members]
-    if len(set(names)) < len(names) and not upload:
+    # A job's inputs name each other by path (an exposure's CSV beside it in its folder): keep them.
+    if (len(set(names)) < len(names) or paths) and not upload:
         # An engine zip (the job's inputs) may hold one name in two folders: both are kept,
         # under their paths in the zip, so that neither is lost.
         names = [_member_path(entry.filename) for entry in members]

@@ -101,12 +101,17 @@ def _branch_set(node: nrml.Node, level: str | None) -> dict:
                 weights[imt or ""] = node_weight.value()
         if weight is None and not weights:
             raise branch.error(f"branch {branch.attr('branchID')!r} has no <uncertaintyWeight>")
-        out["branches"].append({"branchID": branch.attr("branchID", required=True), "uncertaintyModel": model.text.strip(),
+        out["branches"].append({"branchID": branch.attr("branchID", required=True), "uncertaintyModel": _trimmed(model.text),
                                 "uncertaintyWeight": weight, "weights": weights, "line": model.line,
                                 **{k: v for k, v in branch.attrib.items() if k != "branchID"}})
     if not out["branches"]:
         raise node.error(f"branch set {node.attr('branchSetID')!r} ({kind}) has no branch")
     return out
+
+
+def _trimmed(text: str) -> str:
+    # A TOML block is indented with the XML: each of its lines trimmed, joined by newlines.
+    return "\n".join(line.strip() for line in text.strip().splitlines())
 
 
 def referenced_files(tree: dict, tree_path: str, role: str, error) -> list[tuple[str, str, int, str]]:

@@ -1,4 +1,4 @@
-"""The site model of a calculation: the engine's `site_model` output, `site_model_<calc>.csv`.
+"""The site model of a calculation: the engine's `site_model` output, `site_model_<calc>.csv`, or a job's `site_model_file`.
 
     #,,,,,,,,"generated_by='OpenQuake engine 3.26.2', start_date=..., checksum=..."
     sids,lon,lat,depth,vs30,vs30measured,z1pt0,z2pt5,custom_site_id
@@ -24,6 +24,7 @@ GEOMETRY = "point"
 FILTERABLE: tuple = ()
 
 _NAME = name_matcher("site_model")
+INPUT_ROLE = "site_model"
 # hazardlib.site.site_param_dt (engine 3.26.2): its byte-string and integer/boolean parameters.
 TEXT_PARAMETERS = frozenset({"custom_site_id", "siteclass", "geohash", "ampcode", "ec8", "ec8_p18", "geology",
                              "unit", "liq_susc_cat", "lithology"})
@@ -33,6 +34,9 @@ KNOWN_FLOATS = frozenset({"depth", "vs30", "kappa0", "z1pt0", "z2pt5", "z_sed", 
 
 
 def claims(file: ExportFile, export: Export) -> bool:
+    # A job's own site model (its site_model_file, a CSV of the same columns) is read the same way.
+    if export.roles.get(file.name) == INPUT_ROLE:
+        return file.name.lower().endswith(".csv")
     return claims_by_name(OUTPUT_TYPES, _NAME, file, export)
 
 
