@@ -82,8 +82,8 @@ def parsed_output_types() -> tuple[str, ...]:
 
 
 def upload_kinds() -> tuple:
-    """The kinds an upload may hold (every kind but the raw one)."""
-    return tuple(kind for kind in KINDS if kind is not RAW)
+    """The kinds an upload may hold: every kind of an engine output but the raw one (a job's inputs go to /inputs)."""
+    return tuple(kind for kind in KINDS if kind is not RAW and kind.OUTPUT_TYPES)
 
 
 def kind_for(file: ExportFile, export: Export):

@@ -89,6 +89,8 @@ def parse(data: bytes, file_name: str = "job.ini") -> JobIni:
                          line=exc.lineno) from None
     except configparser.ParsingError as exc:
         lineno, line = exc.errors[0]
+        if line[:1] in "'\"":  # configparser keeps the repr() of the line
+            line = ast.literal_eval(line)
         raise ParseError(f"not an INI line: {line.strip()[:80]!r} is neither 'key = value', a [section] nor a comment",
                          file_name=file_name, line=lineno) from None
     except configparser.Error as exc:  # anything else configparser refuses
