@@ -5,7 +5,7 @@
 Prints JSON: per job.ini, what the engine reads of it, through its own functions:
 `params` (readinput.get_params, the file keys removed), `inputs` (its input types and absolute
 paths), `files` (readinput.get_input_files: every file the job uses), `faults` (for every simple
-fault of its rupture: SimpleFaultSurface.get_surface_vertexes) and `assets` (the exposure's
+fault geometry of its XML files: SimpleFaultSurface.get_surface_vertexes) and `assets` (the exposure's
 assets, via readinput.get_exposure: id, lon, lat).
 """
 
@@ -43,13 +43,8 @@ def main(paths):
         params.pop("base_path", None)
         oq = readinput.get_oqparam(ini)
         entry = {"params": params, "inputs": inputs, "files": sorted(readinput.get_input_files(oq))}
-        sources = []
-        for key in ("rupture_model",):
-            if key in inputs and inputs[key].endswith(".xml"):
-                sources.append(inputs[key])
-        for path in oq.inputs.get("source_model", []):
-            sources.append(path)
-        entry["faults"] = {os.path.basename(path): simple_faults(path) for path in sources}
+        files = entry["files"]
+        entry["faults"] = {os.path.basename(path): simple_faults(path) for path in files if path.endswith(".xml")}
         if "exposure" in inputs:
             exposure = readinput.get_exposure(oq)
             entry["assets"] = [{"id": a["id"].decode(), "lon": float(a["lon"]), "lat": float(a["lat"]),

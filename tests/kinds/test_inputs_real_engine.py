@@ -1,0 +1,204 @@
+"""The input kinds and the input archive against the REAL engine's own reading of the same files.
+
+OpenQuake Engine 3.26.2 runs in its own virtualenv (tests/engine_harness.py): `oq nrml_to csv`
+converts every source model of fixtures/inputs into its CSVs (one per geometry type, with the
+engine's WKT, rounded to 5 decimals, and its attributes), and tests/kinds/engine_reading.py
+prints what its readinput reads of each job.ini (parameters, input files, the vertices of every
+simple fault surface, the exposure's assets). Icebox's pure readers must say the same.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import json
+import math
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from kinds import input_archive, job_ini
+from tests import engine_harness
+from tests.kinds.test_input_archive import INPUTS, job_files
+from tests.kinds.test_input_kinds import rows_of, tables_of
+
+pytestmark = pytest.mark.engine
+
+JOBS = sorted(path.name for path in INPUTS.iterdir() if (path / "job.ini").is_file())
+SOURCE_MODELS = [(job, file.path) for job in JOBS for file in input_archive.read_files(job_files(job)).files
+                 if file.role == "source_model"]
+TIMEOUT = 600
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory):
+    datadir = engine_harness.prepare_datadir(tmp_path_factory.mktemp("oq-inputs"))
+    return engine_harness.engine_venv(), engine_harness.engine_env(datadir), datadir
+
+
+def _run(command: list[str], env: dict, cwd: Path) -> str:
+    result = subprocess.run(command, env=env, cwd=cwd, capture_output=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr.decode(errors="replace")[-3000:]
+    return result.stdout.decode()
+
+
+@pytest.fixture(scope="module")
+def nrml_to_csv(engine, tmp_path_factory):
+    """{source model path: [engine row dicts]} from one `oq nrml_to csv` of every source model."""
+    venv, env, datadir = engine
+    outdir = tmp_path_factory.mktemp("nrml_to")
+    paths = [INPUTS / job / path for job, path in SOURCE_MODELS]
+    assert len({path.stem for path in paths}) == len(paths), "nrml_to names its CSVs by the file's stem"
+    _run([str(venv / "bin" / "oq"), "nrml_to", "csv", *map(str, paths), "--outdir", str(outdir)], env, datadir)
+    out = {}
+    for (job, name), path in zip(SOURCE_MODELS, paths):
+        rows = []
+        for found in sorted(outdir.glob(f"{path.stem}_[A-Z][0-9].csv")):
+            with open(found, newline="") as handle:
+                rows.extend(csv.DictReader(handle))
+        out[(job, name)] = rows
+    return out
+
+
+@pytest.fixture(scope="module")
+def engine_reading(engine):
+    venv, env, datadir = engine
+    script = Path(__file__).with_name("engine_reading.py")
+    output = _run([str(venv / "bin" / "python"), str(script), *(str(INPUTS / job / "job.ini") for job in JOBS)], env, datadir)
+    return {Path(path).parent.name: entry for path, entry in json.loads(output).items()}
+
+
+def wkt_points(wkt: str) -> list[list[float]]:
+    """The points of a WKT, each [lon, lat(, depth)], in order, however nested."""
+    body = wkt[wkt.index("("):]
+    return [[float(x) for x in point.split()] for point in re.findall(r"[-0-9.eE+]+(?: [-0-9.eE+]+)+", body)]
+
+
+def our_points(geometry, depths: str | None) -> list[list[float]]:
+    if isinstance(geometry, tuple) and not hasattr(geometry, "type"):
+        return [list(geometry)]
+    flat: list = []
+
+    def walk(value):
+        if value and isinstance(value[0], (int, float)):
+            flat.append(list(value))
+        else:
+            for item in value:
+                walk(item)
+
+    walk(geometry.coordinates)
+    if depths is not None:  # the engine's 3D geometries: our depths are beside the 2D shape
+        flat_depths: list = []
+
+        def walk_depths(value):
+            if isinstance(value, list):
+                for item in value:
+                    walk_depths(item)
+            else:
+                flat_depths.append(value)
+
+        walk_depths(json.loads(depths))
+        assert len(flat_depths) == len(flat)
+        flat = [point + [depth] for point, depth in zip(flat, flat_depths)]
+    return flat
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def _engine_number(text: str) -> float | None:
+    return None if text in ("", "NAN", "nan") else float(text)
+
+
+@pytest.mark.parametrize("job, name", SOURCE_MODELS, ids=[f"{job}/{name}" for job, name in SOURCE_MODELS])
+def test_a_source_model_reads_as_the_engines_nrml_to_csv(job, name, nrml_to_csv):
+    engine_rows = {row["id"]: row for row in nrml_to_csv[(job, name)]}
+    ours = rows_of(tables_of(job)[name])
+    drawn = {row["id"]: (geometry, row) for geometry, row in ours if row["part"] != "surface_projection"}
+
+    assert set(drawn) == set(engine_rows) and len(drawn) == len(nrml_to_csv[(job, name)])
+    for source_id, (geometry, row) in drawn.items():
+        theirs = engine_rows[source_id]
+        assert (row["name"], row["code"], row["sourceGroup"], row["tectonicRegion"]) == (
+            theirs["name"], theirs["code"], theirs["groupname"], theirs["tectonicregion"])
+        # Coordinates: the engine writes them rounded to 5 decimals (lat of 2D shapes to 6).
+        three_d = " Z" in theirs["wkt"]
+        points = our_points(geometry, row["edges_depths"] if three_d else None)
+        expected = wkt_points(theirs["wkt"])
+        if theirs["wkt"].startswith("POLYGON") and points[0] == points[-1] and expected[0] != expected[-1]:
+            points = points[:-1]
+        assert len(points) == len(expected), source_id
+        for mine, engine in zip(points, expected):
+            assert all(math.isclose(a, b, abs_tol=6e-6) for a, b in zip(mine, engine)), (source_id, mine, engine)
+        # Attributes
+        if row["code"] in "PMAS":
+            assert row["magScaleRel"] == theirs["magscalerel"]
+            assert (row["upperSeismoDepth"], row["lowerSeismoDepth"]) == (
+                _engine_number(theirs["upperseismodepth"]), _engine_number(theirs["lowerseismodepth"]))
+        if row["ruptAspectRatio"] is not None:
+            assert row["ruptAspectRatio"] == float(theirs["ruptaspectratio"])
+        assert row["rake"] == _engine_number(theirs["rake"])
+        if row["code"] in "PMA":
+            assert json.loads(row["nodalPlaneDist"]) == [dict(plane) for plane in ast.literal_eval(theirs["nodalplanedist"])]
+            assert json.loads(row["hypoDepthDist"]) == ast.literal_eval(theirs["hypodepthdist"])
+        ((mfd, params),) = ast.literal_eval(theirs["mfd"]).items()
+        assert row["mfd"] == mfd
+        mine = json.loads(row["mfd_params"])
+        for key, value in params.items():
+            key = key.lstrip("_")
+            if isinstance(value, str):
+                assert mine[key] == value
+            else:
+                assert [float(x) for x in as_list(mine[key])] == pytest.approx([float(x) for x in as_list(value)], rel=1e-12)
+
+
+@pytest.mark.parametrize("job", JOBS)
+def test_a_job_ini_reads_as_the_engines_get_params(job, engine_reading):
+    theirs = engine_reading[job]
+    archive = input_archive.read_files(job_files(job))
+    parsed = job_ini.parse(job_files(job)["job.ini"])
+    file_keys = {ref.key for ref in job_ini.references(parsed, "job.ini")}
+    dict_names = {key.rsplit("_", 1)[0] for key in file_keys if parsed.params[key].strip().startswith("{")}
+
+    assert {k: v for k, v in parsed.params.items() if k not in file_keys} == {
+        k: v for k, v in theirs["params"].items() if k != "mosaic_model" and k not in dict_names}
+    # Every file the engine takes for the job, and no other, is one the archive found a role for.
+    root = INPUTS / job
+    engine_files = {Path(path).relative_to(root).as_posix() for path in theirs["files"]}
+    assert engine_files == {file.path for file in archive.files if file.role != "unreferenced"}
+
+
+# The jobs with simple faults: a source (case_36, dip 30), two scenario ruptures (dip 90, dip 45).
+@pytest.mark.parametrize("job", ["classical_case_36", "scenario_case_1", "scenario_damage_case_13"])
+def test_a_simple_faults_surface_projection_has_hazardlibs_vertices(job, engine_reading):
+    faults = [fault for name, found in engine_reading[job]["faults"].items() for fault in found]
+    tables = tables_of(job)
+    ours = [geometry for table in tables.values() if table.artifact_type in ("source_model", "rupture_model")
+            for geometry, row in rows_of(table) if row["part"] == "surface_projection"]
+
+    assert len(ours) == len(faults) == 1
+    for shape, fault in zip(ours, faults):
+        (ring,) = shape.coordinates
+        n = len(ring) // 2
+        top, bottom = ring[:n], ring[n:2 * n][::-1]
+        expected = fault["vertices"]
+        assert len(expected) == 2 * n
+        for i in range(n):
+            assert top[i] == pytest.approx(tuple(expected[2 * i]), abs=1e-9)
+            assert bottom[i] == pytest.approx(tuple(expected[2 * i + 1]), abs=1e-9)
+
+
+def test_an_exposures_assets_are_the_engines(engine_reading):
+    theirs = engine_reading["scenario_damage_case_13"]["assets"]
+    table = tables_of("scenario_damage_case_13")["Exposure.xml"]
+    names = [column.name for column in table.columns]
+    ours = [(dict(zip(names, values)), point) for point, values in table.rows()]
+
+    assert [row["id"] for row, _ in ours] == [asset["id"] for asset in theirs]
+    for (row, (lon, lat)), asset in zip(ours, theirs):
+        # the engine keeps coordinates as float32 rounded to 5 decimals
+        assert (lon, lat) == pytest.approx((asset["lon"], asset["lat"]), abs=1e-5)
+        assert row["total_repl_value"] == asset["value-structural"]  # exposureFields: total_repl_value is structural
