@@ -34,9 +34,11 @@ FETCH_ROWS = 5000
 _PLANNER = "SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0; "
 _CURSOR_PLANNER = _PLANNER + "SET LOCAL cursor_tuple_fraction = 1; "
 
-# Per-row feature text, assembled by PostgreSQL from `t` (idx, g, props).
+# Per-row feature text, assembled by PostgreSQL from `t` (idx, g, props). A row without geometry
+# (a table's, a logic tree's branch, a source drawn nowhere) is GeoJSON's `"geometry": null`:
+# ST_AsGeoJSON(NULL) would make the whole text NULL.
 _FEATURE_TEXT = (
-    "'{\"type\":\"Feature\",\"id\":' || t.idx || ',\"geometry\":' || ST_AsGeoJSON(t.g, 9)"
+    "'{\"type\":\"Feature\",\"id\":' || t.idx || ',\"geometry\":' || COALESCE(ST_AsGeoJSON(t.g, 9), 'null')"
     " || ',\"properties\":' || t.props::text || '}'"
 )
 
