@@ -42,12 +42,13 @@ def header(data: bytes, file_name: str) -> dict:
     """What the XML says before its assets (the engine's Exposure.read_headers), as JSON."""
     root = nrml.parse(data, file_name=file_name)
     model = root.only("exposureModel")
+    conversions = model.find("conversions")
+    cost_nodes = conversions.find("costTypes") if conversions is not None else None
     cost_types = [{"name": node.attr("name", required=True), "type": node.attr("type"), "unit": node.attr("unit")}
-                  for node in (model.find("conversions").find("costTypes").children
-                               if model.find("conversions") is not None and model.find("conversions").find("costTypes") is not None
-                               else [])]
+                  for node in (cost_nodes.all("costType") if cost_nodes is not None else [])]
+    field_nodes = model.find("exposureFields")
     fields = {node.attr("input", required=True): node.attr("oq", required=True)
-              for node in (model.find("exposureFields").children if model.find("exposureFields") is not None else [])}
+              for node in (field_nodes.all("field") if field_nodes is not None else [])}
     tag_names = (model.child_text("tagNames") or "").split()
     if set(tag_names) & {"taxonomy", "exposure"}:
         raise model.find("tagNames").error("taxonomy and exposure are reserved names, not tags")

@@ -35,6 +35,8 @@ __all__ = ["JobIni", "Reference", "parse", "references"]
 MULTI_FILE_KEYS = frozenset({"hazard_curves_csv", "hazard_curves_file", "gmfs_csv", "gmfs_file", "site_model_csv",
                              "site_model_file", "source_model_file", "exposure_csv", "exposure_file"})
 FILE_SUFFIXES = ("_file", "_csv", "_hdf5")
+# ConfigParser's defaults, which the engine keeps: whole-line comments, '=' or ':' (OPTCRE).
+COMMENT_PREFIXES = ("#", ";")
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,7 @@ def _key_lines(text: str, parser: configparser.ConfigParser) -> dict:
     key_indent = None
     for number, raw in enumerate(text.splitlines(), 1):
         stripped = raw.strip()
-        if not stripped or stripped.startswith(tuple(parser._comment_prefixes)):
+        if not stripped or stripped.startswith(COMMENT_PREFIXES):
             continue
         indent = len(raw) - len(raw.lstrip())
         if key_indent is not None and indent > key_indent:
@@ -139,7 +141,7 @@ def _key_lines(text: str, parser: configparser.ConfigParser) -> dict:
             section = header.group("header")
             key_indent = None
             continue
-        option = parser._optcre.match(stripped)
+        option = parser.OPTCRE.match(stripped)
         if option and section is not None:
             key = parser.optionxform(option.group("option").rstrip())
             lines.setdefault((section, key), number)

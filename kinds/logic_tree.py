@@ -23,7 +23,7 @@ import json
 import posixpath
 
 from kinds import nrml
-from kinds.base import FLOAT, TEXT, Column, Export, ExportFile, ParseError, Table
+from kinds.base import FLOAT, TEXT, Column, Export, ExportFile, Table
 
 NAME = "logic_tree"
 TITLE = "Logic tree"
@@ -154,6 +154,3 @@ def _toml_paths(text: str, error) -> list[str]:
                 raise error(f"{name.strip()} = {value.strip()[:60]!r} is not a quoted file name")
             paths.append(path)
     return paths
-
-
-__all__ = ["claims", "parse", "read", "referenced_files", "ParseError"]

@@ -24,7 +24,7 @@ from xml.parsers import expat
 
 from kinds.base import ParseError
 
-__all__ = ["Node", "floats", "parse", "peek_root", "positions"]
+__all__ = ["Node", "element_dict", "floats", "number_or_text", "parse", "peek_root", "positions"]
 
 NRML_NAMESPACES = {"http://openquake.org/xmlns/nrml/0.4": "0.4", "http://openquake.org/xmlns/nrml/0.5": "0.5"}
 MAX_DEPTH = 64
@@ -204,7 +204,7 @@ def parse(data: bytes, *, file_name: str, expect_nrml: bool = True) -> Node:
 
 def element_dict(node: Node) -> dict:
     """A node's attributes and children as plain JSON (numbers where the text is one), like the engine's node_to_dict."""
-    out: dict = {key: _maybe_number(value) for key, value in node.attrib.items()}
+    out: dict = {key: number_or_text(value) for key, value in node.attrib.items()}
     grouped: dict[str, list] = {}
     for child in node.children:
         grouped.setdefault(child.tag, []).append(
@@ -214,7 +214,8 @@ def element_dict(node: Node) -> dict:
     return out
 
 
-def _maybe_number(text: str):
+def number_or_text(text: str):
+    """A finite float when the text is one, else the text: how an NRML attribute is kept in JSON."""
     try:
         number = float(text)
     except ValueError:
@@ -225,6 +226,6 @@ def _maybe_number(text: str):
 def _text_value(text: str):
     parts = text.split()
     if len(parts) > 1:
-        values = [_maybe_number(part) for part in parts]
+        values = [number_or_text(part) for part in parts]
         return values if all(isinstance(value, float) for value in values) else text.strip()
-    return _maybe_number(text.strip()) if parts else ""
+    return number_or_text(text.strip()) if parts else ""

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 
 from kinds import fault_geometry, nrml
-from kinds.base import FLOAT, TEXT, Column, Export, ExportFile, ParseError, Shape, Table
+from kinds.base import FLOAT, TEXT, Column, Export, ExportFile, Shape, Table
 
 NAME = "rupture_model"
 TITLE = "Scenario rupture"
@@ -86,6 +86,3 @@ def read(file: ExportFile, export: Export) -> Table:
                 "rake": values["rake"], "hypocenter": [lon, lat, values["hypocenter_depth"]]}
     return Table(file.name, NAME, metadata, COLUMNS, GEOMETRY, data=file.data, content_type="application/xml",
                  _rows=lambda: iter(rows))
-
-
-__all__ = ["claims", "read", "ParseError"]

@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 
 from kinds import fault_geometry, nrml
-from kinds.base import FLOAT, TEXT, Column, Export, ExportFile, ParseError, Shape, Table
+from kinds.base import TEXT, Column, Export, ExportFile, Shape, Table
 
 NAME = "source_model"
 TITLE = "Seismic source model"
@@ -121,8 +121,8 @@ def _source(node: nrml.Node, group: str, group_trt: str | None, ids: dict) -> li
     for name in ("hypoList", "slipList"):
         child = node.find(name)
         if child is not None:
-            values[name] = _json([{**{k: nrml._maybe_number(v) for k, v in item.attrib.items()},
-                                   **({"value": nrml._maybe_number(item.text.strip())} if item.text.strip() else {})}
+            values[name] = _json([{**{k: nrml.number_or_text(v) for k, v in item.attrib.items()},
+                                   **({"value": nrml.number_or_text(item.text.strip())} if item.text.strip() else {})}
                                   for item in child.children])
     parts = _parts(node, code, values)  # fills in the depths and the dip first
     return [(geometry, tuple({**values, **extra}[name] for name in NAMES)) for geometry, extra in parts]
@@ -202,6 +202,3 @@ def _complex(geometry: nrml.Node, values: dict) -> list:
 
 def _json(value) -> str:
     return json.dumps(value, separators=(",", ":"))
-
-
-__all__ = ["claims", "read", "ParseError"]
