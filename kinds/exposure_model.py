@@ -11,8 +11,9 @@ One point per asset. From CSV files (relative to the XML, read from the same arc
 under its CSV name: `id`, `taxonomy` and the tags as text, every other column a number, as the
 engine's asset reader types them (risklib/asset.py: strfields are the tags and id); the point is
 `lon`/`lat`, or the columns the `exposureFields` map to lon and lat. Inline `<asset>` elements give
-`id`, `taxonomy`, `number`, `area`, one column per cost type (`structural`: its value), one per
-occupancy period (`night`: its occupants) and one per tag. `metadata` has the model's attributes,
+`id`, `taxonomy`, `number` and `area` (when every asset has them), one column per cost type
+(`structural`: its value, null for an asset without it), one per occupancy period (`night`: its
+occupants) and one per tag. `metadata` has the model's attributes,
 cost types, occupancy periods, tag names, field map and the CSV files.
 """
 
@@ -75,10 +76,14 @@ def read(file: ExportFile, export: Export) -> Table:
     head = header(file.data, file.error_name)
     metadata = {key: value for key, value in head.items() if not key.startswith("_") and key != "assets_line"}
     if head["_inline"]:
+        # Inline assets may lack a number (a cost): null, which the loader's fast path for points
+        # (every number a float) does not write; their rows take its general path. Still points.
         columns, rows = _inline(head)
+        geometry = "mixed"
     else:
         columns, rows = _from_csv(head, file, export)
-    return Table(file.name, NAME, metadata, columns, GEOMETRY, data=file.data, content_type="application/xml", _rows=rows)
+        geometry = GEOMETRY
+    return Table(file.name, NAME, metadata, columns, geometry, data=file.data, content_type="application/xml", _rows=rows)
 
 
 def _inline(head: dict):
@@ -116,14 +121,9 @@ def _inline(head: dict):
                 if name not in tags:
                     raise tag_node.error(f"tag {name!r} is not in <tagNames>")
                 values[name] = text
-            # A point row's numbers cannot be null: a declared cost or occupancy the asset lacks is refused.
-            row = []
-            for column in columns:
-                value = values.get(column.name)
-                if value is None and column.dtype == FLOAT:
-                    raise asset.error(f"asset {values['id']!r} has no {column.name!r}")
-                row.append(value)
-            yield (lon, lat), tuple(row)
+            # A cost or occupancy the asset does not give is null (the engine's ignore_missing_costs
+            # drops such assets, or refuses them, when it runs the job).
+            yield (lon, lat), tuple(values.get(column.name) for column in columns)
 
     return columns, rows
 

@@ -192,8 +192,10 @@ def _unzip(name: str, data: bytes, limits: Limits) -> dict[str, bytes]:
     folded: dict[str, str] = {}
     budget = limits.max_total
     for entry in entries:
+        # The high word of the external attributes is the Unix st_mode (Info-ZIP, Python): a link
+        # is refused whatever system the entry claims to come from (its extractor may honour it).
         mode = entry.external_attr >> 16
-        if entry.create_system == 3 and stat.S_ISLNK(mode):  # made on Unix: the high word is st_mode
+        if stat.S_ISLNK(mode):
             raise error("a symbolic link: an archive holds files only", entry.filename)
         if entry.is_dir() or _ignored(entry.filename):
             continue

@@ -2,7 +2,7 @@
 
     <engine venv>/bin/python tests/kinds/engine_reading.py <job.ini>...
 
-Prints JSON: per job.ini, what the engine reads of it, through its own functions:
+Prints JSON: per job.ini (or zip of a job, which the engine unpacks itself), what the engine reads of it, through its own functions:
 `params` (readinput.get_params, the file keys removed), `inputs` (its input types and absolute
 paths), `files` (readinput.get_input_files: every file the job uses), `faults` (for every simple
 fault geometry of its XML files: SimpleFaultSurface.get_surface_vertexes) and `assets` (the exposure's

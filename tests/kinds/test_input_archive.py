@@ -49,6 +49,8 @@ ROLES = {
                                 "fragility_structural.xml": "structural_fragility",
                                 "consequence_recovery_time.csv": "consequence"},
     "scenario_case_1": {"job.ini": "job_ini", "rupture_model.xml": "rupture_model"},
+    "scenario_risk_case_3": {"job.ini": "job_ini", "exposure_model.xml": "exposure", "fault_rupture.xml": "rupture_model",
+                             "vulnerability_model.xml": "structural_vulnerability"},
 }
 
 
@@ -210,6 +212,30 @@ def test_a_symbolic_link_in_the_zip_is_refused():
         archive.writestr(link, "/etc/passwd")
 
     assert str(refusal(buffer.getvalue())) == "model.zip/ssm01.xml: a symbolic link: an archive holds files only"
+
+
+@pytest.mark.parametrize("create_system", [0, 3])
+def test_a_symbolic_link_is_refused_whatever_system_the_entry_names(create_system):
+    files = make_zip(job_files("event_based_case_28"))
+    buffer = io.BytesIO(files)
+    with zipfile.ZipFile(buffer, "a") as archive:
+        link = zipfile.ZipInfo("in/link.csv")
+        link.external_attr = (0o120777 << 16)
+        archive.writestr(link, "../../etc/passwd")
+        archive.infolist()[-1].create_system = create_system
+
+    assert str(refusal(buffer.getvalue())) == "model.zip/in/link.csv: a symbolic link: an archive holds files only"
+
+
+@pytest.mark.parametrize("path, problem", [
+    ("../job.ini", "a path with '..': every member must stay inside the archive"),
+    ("/tmp/job.ini", "an absolute path: every member must be inside the archive"),
+])
+def test_files_sent_one_by_one_are_held_to_the_same_names(path, problem):
+    with pytest.raises(ParseError) as caught:
+        input_archive.read_files({path: b"[a]\ncalculation_mode = classical\n"})
+
+    assert str(caught.value) == f"upload/{path}: {problem}"
 
 
 def test_a_name_given_twice_is_refused_even_in_another_case():

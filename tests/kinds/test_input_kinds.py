@@ -129,6 +129,15 @@ def test_an_exposure_with_inline_assets():
     assert list(table.rows()) == [((10.5, 45.1), ("a1", "RC", 2.0, 1000.0, 4.0, "north"))]
 
 
+def test_a_real_inline_exposure_keeps_an_asset_without_its_cost_as_null():
+    table = tables_of("scenario_risk_case_3")["exposure_model.xml"]
+
+    assert [c.name for c in table.columns] == ["id", "taxonomy", "number", "structural"]
+    assert list(table.rows()) == [((81.2985, 29.1098), ("a1", "RM", 3.0, 1000.0)), ((83.082298, 27.9006), ("a2", "RC", 500.0, 4.0)),
+                                  ((85.747703, 27.9015), ("a3", "W", 1000.0, 1.0)), ((85.747, 27.9), ("a4", "W", 800.0, None))]
+    assert table.metadata["cost_types"] == [{"name": "structural", "type": "per_asset", "unit": "USD"}]
+
+
 def test_logic_trees_are_their_branches_with_weights():
     tables = tables_of("classical_case_18")
     gsim = tables["nbc_asc_logic_tree.xml"]

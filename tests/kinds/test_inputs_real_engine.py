@@ -21,7 +21,7 @@ import pytest
 
 from kinds import input_archive, job_ini
 from tests import engine_harness
-from tests.kinds.test_input_archive import INPUTS, job_files
+from tests.kinds.test_input_archive import INPUTS, job_files, make_zip
 from tests.kinds.test_input_kinds import rows_of, tables_of
 
 pytestmark = pytest.mark.engine
@@ -155,6 +155,32 @@ def test_a_source_model_reads_as_the_engines_nrml_to_csv(job, name, nrml_to_csv)
                 assert [float(x) for x in as_list(mine[key])] == pytest.approx([float(x) for x in as_list(value)], rel=1e-12)
 
 
+def test_an_archive_icebox_accepts_is_read_the_same_by_the_engine(engine, tmp_path):
+    # The zips as Icebox checked them: the engine unpacks each, takes the same job.ini (case_18
+    # has two: job.ini before job_icebox.ini) and reads the same parameters and files.
+    venv, env, datadir = engine
+    archives = {}
+    for job in ("classical_case_18", "scenario_damage_case_13", "scenario_risk_case_3"):
+        archive = input_archive.read_files(job_files(job))
+        path = tmp_path / f"{job}.zip"
+        path.write_bytes(make_zip(dict(archive.data)))
+        archives[str(path)] = archive
+    script = Path(__file__).with_name("engine_reading.py")
+    # TMPDIR: the engine unpacks each zip into a temporary folder it leaves behind; let it be this test's.
+    output = json.loads(_run([str(venv / "bin" / "python"), str(script), *archives], {**env, "TMPDIR": str(tmp_path)}, datadir))
+
+    for path, archive in archives.items():
+        theirs = output[path]
+        assert Path(theirs["inputs"]["job_ini"]).name == archive.job_ini
+        assert theirs["params"]["calculation_mode"] == archive.calculation_mode
+        assert theirs["inputs"]["input_zip"] == path  # the engine counts the zip itself among its files
+        # get_oqparam unpacks the zip again, elsewhere: its files are relative to its own job.ini
+        files = [Path(f) for f in theirs["files"] if f != path]
+        (unpacked,) = {f.parent for f in files if f.name == archive.job_ini}
+        assert {f.relative_to(unpacked).as_posix() for f in files} == {
+            file.path for file in archive.files if file.role != "unreferenced"}
+
+
 @pytest.mark.parametrize("job", JOBS)
 def test_a_job_ini_reads_as_the_engines_get_params(job, engine_reading):
     theirs = engine_reading[job]
@@ -171,8 +197,8 @@ def test_a_job_ini_reads_as_the_engines_get_params(job, engine_reading):
     assert engine_files == {file.path for file in archive.files if file.role != "unreferenced"}
 
 
-# The jobs with simple faults: a source (case_36, dip 30), two scenario ruptures (dip 90, dip 45).
-@pytest.mark.parametrize("job", ["classical_case_36", "scenario_case_1", "scenario_damage_case_13"])
+# The jobs with simple faults: a source (case_36, dip 30), three scenario ruptures (dip 90, 45, 30).
+@pytest.mark.parametrize("job", ["classical_case_36", "scenario_case_1", "scenario_damage_case_13", "scenario_risk_case_3"])
 def test_a_simple_faults_surface_projection_has_hazardlibs_vertices(job, engine_reading):
     faults = [fault for name, found in engine_reading[job]["faults"].items() for fault in found]
     tables = tables_of(job)
@@ -191,14 +217,23 @@ def test_a_simple_faults_surface_projection_has_hazardlibs_vertices(job, engine_
             assert bottom[i] == pytest.approx(tuple(expected[2 * i + 1]), abs=1e-9)
 
 
-def test_an_exposures_assets_are_the_engines(engine_reading):
-    theirs = engine_reading["scenario_damage_case_13"]["assets"]
-    table = tables_of("scenario_damage_case_13")["Exposure.xml"]
+@pytest.mark.parametrize("job, xml, cost", [
+    ("scenario_damage_case_13", "Exposure.xml", "total_repl_value"),  # CSV assets, exposureFields: total_repl_value is structural
+    ("scenario_risk_case_3", "exposure_model.xml", "structural"),  # inline assets, one without its cost
+])
+def test_an_exposures_assets_are_the_engines(job, xml, cost, engine_reading):
+    theirs = {asset["id"]: asset for asset in engine_reading[job]["assets"]}
+    table = tables_of(job)[xml]
     names = [column.name for column in table.columns]
-    ours = [(dict(zip(names, values)), point) for point, values in table.rows()]
+    ours = {values[0]: (dict(zip(names, values)), point) for point, values in table.rows()}
+    (cost_type,) = table.metadata["cost_types"]
 
-    assert [row["id"] for row, _ in ours] == [asset["id"] for asset in theirs]
-    for (row, (lon, lat)), asset in zip(ours, theirs):
-        # the engine keeps coordinates as float32 rounded to 5 decimals
+    assert set(ours) == set(theirs)  # the engine orders them by place
+    for asset_id, (row, (lon, lat)) in ours.items():
+        asset = theirs[asset_id]
+        # the engine keeps coordinates as float32, rounded to 5 decimals
         assert (lon, lat) == pytest.approx((asset["lon"], asset["lat"]), abs=1e-5)
-        assert row["total_repl_value"] == asset["value-structural"]  # exposureFields: total_repl_value is structural
+        # a per_asset cost is per building: the engine's value is it times the number; a missing one is 0
+        value = row[cost] or 0.0
+        expected = value * row["number"] if cost_type["type"] == "per_asset" else value
+        assert asset["value-structural"] == pytest.approx(expected, rel=1e-6)
