@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 
+import mapbox_vector_tile
 import pytest
 
 from artifacts.services import artifact_create
 from kinds import input_archive
 from tests.kinds.test_input_archive import job_files
 from tests.kinds.test_input_kinds import LIMIT
-from tests.maps_support import json_body
+from tests.maps_support import body, json_body
 
 import kinds
 
@@ -75,3 +76,23 @@ def test_a_fault_source_is_a_line_and_a_polygon_with_nulls_where_it_has_no_numbe
     assert [f["geometry"]["type"] for f in features] == ["LineString", "Polygon", "MultiLineString", "Point", "Polygon"]
     assert features[3]["properties"]["dip"] is None and features[0]["properties"]["dip"] == 30.0
     assert artifact.bbox == pytest.approx([-0.5, -1.5, 1.6089834746636913, 0.5])
+
+
+def test_a_source_models_tile_draws_every_source_unthinned_and_ogc_serves_them(owner, owner_client):
+    export = input_archive.read_files(job_files("classical_case_36")).export("case_36")
+    table = kinds.read_file(export.file("source_model.xml"), export, max_uncompressed=LIMIT)
+    artifact = artifact_create(owner=owner, table=table)
+
+    response = owner_client.get(f"/artifact/{artifact.pk}/tiles/0/0/0.mvt")
+    tile = mapbox_vector_tile.decode(body(response))
+    tilejson = json_body(owner_client.get(f"/artifact/{artifact.pk}/tiles.json"))
+    items = json_body(owner_client.get(f"/ogc/collections/{artifact.pk}/items?limit=10"))
+
+    assert response.status_code == 200
+    (layer,) = tile.values()
+    # the five features share a pixel at zoom 0, yet none is thinned away: they are not points
+    assert sorted(feature["id"] for feature in layer["features"]) == [0, 1, 2, 3, 4]
+    assert {feature["geometry"]["type"] for feature in layer["features"]} == {"LineString", "Polygon", "MultiLineString", "Point"}
+    assert tilejson["vector_layers"][0]["thinning"] is None
+    assert [feature["properties"]["part"] for feature in items["features"]] == [
+        "trace", "surface_projection", "edges", "point", "area"]
