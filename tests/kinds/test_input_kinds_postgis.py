@@ -96,3 +96,17 @@ def test_a_source_models_tile_draws_every_source_unthinned_and_ogc_serves_them(o
     assert tilejson["vector_layers"][0]["thinning"] is None
     assert [feature["properties"]["part"] for feature in items["features"]] == [
         "trace", "surface_projection", "edges", "point", "area"]
+
+
+def test_a_source_model_has_no_site_and_is_not_compared_site_by_site(owner, owner_client):
+    export = input_archive.read_files(job_files("classical_case_36")).export("case_36")
+    table = kinds.read_file(export.file("source_model.xml"), export, max_uncompressed=LIMIT)
+    a, b = artifact_create(owner=owner, table=table), artifact_create(owner=owner, table=table)
+
+    site = owner_client.get(f"/artifact/{a.pk}/site?lon=0.5&lat=-0.5")
+    compared = owner_client.get(f"/compare?a={a.pk}&b={b.pk}")
+
+    assert site.status_code == 400 and json_body(site)["detail"] == (
+        f"artifact {a.pk} is a seismic source model, not a map of sites: /site answers for artifacts of points")
+    assert compared.status_code == 400 and json_body(compared)["detail"] == (
+        f"artifacts {a.pk} and {b.pk} are seismic source models: only maps of sites are compared")
