@@ -13,14 +13,12 @@ single file, goes to the kind that claims it. No Django import in this package.
 
 from __future__ import annotations
 
-import io
 import posixpath
 import zipfile
-import zlib
 
 from kinds import (avg_gmf, avg_losses, damages, engine_csv, engine_table, exposure, exposure_model, gmf, hazard_curve,
                    hazard_map, input_archive, logic_tree, loss_maps, raw_file, rupture_model, ruptures, site_mesh, site_model,
-                   sites, source_model, uhs)
+                   sites, source_model, uhs, zips)
 from kinds.base import Export, ExportFile, ParseError, Table
 from kinds.engine_csv import base_name
 
@@ -55,7 +53,6 @@ if len(_BY_NAME) != len(KINDS):
 # Every artifact_type there can be, in registry order: the API's enum and filter.
 ARTIFACT_TYPES: tuple[str, ...] = tuple(kind.NAME for kind in KINDS)
 MAX_MEMBERS = 1000
-_CHUNK = 1 << 16
 
 
 def kind_named(name: str):
@@ -153,21 +150,7 @@ def _zip_members(zip_name: str, data: bytes, *, upload: bool, max_uncompressed: 
     def error(message: str) -> ParseError:
         return ParseError(message, file_name=zip_name)
 
-    # ZipFile builds an object per central-directory entry before anything can be counted, and
-    # each entry starts with this signature: counting it first bounds that memory.
-    if data.count(b"PK\x01\x02") > max_members:
-        raise error(f"more than {max_members} entries in the zip")
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        entries = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
-        raise error(f"corrupt zip ({exc})") from None
-    if len(entries) > max_members:
-        raise error(f"more than {max_members} entries in the zip")
-    # Every member counts, read or not: the limit is on what the archive claims to hold.
-    declared = sum(entry.file_size for entry in entries if not entry.is_dir())
-    if declared > max_uncompressed:
-        raise error(f"the zip expands to {declared} bytes, over the limit of {max_uncompressed}")
+    archive, entries = zips.open_zip(data, max_members=max_members, max_total=max_uncompressed, error=error)
 
     members = [entry for entry in entries if _is_member(entry, csv_only=upload)]
     if not members:
@@ -183,7 +166,8 @@ def _zip_members(zip_name: str, data: bytes, *, upload: bool, max_uncompressed: 
     budget = max_uncompressed
     for entry, name in zip(members, names):
         label = f"{zip_name}/{name}"
-        member_data = _read_member(archive, entry, budget, label, max_uncompressed)
+        member_data = zips.read_member(archive, entry, budget=budget, limit=max_uncompressed,
+                                       error=lambda message, label=label: ParseError(message, file_name=label))
         budget -= len(member_data)
         files.append(ExportFile(name=name, data=member_data, label=label))
     return files
@@ -215,20 +199,3 @@ def _is_member(entry: zipfile.ZipInfo, *, csv_only: bool) -> bool:
     # Archives made on macOS carry AppleDouble '._x.csv' shadows (binary) under __MACOSX/.
     path = entry.filename.replace("\\", "/")
     return "__MACOSX/" not in f"/{path}" and not base_name(path).startswith("._")
-
-
-def _read_member(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, budget: int, label: str, limit: int) -> bytes:
-    # The declared sizes were checked already, but they are the archive's word: count what the
-    # decompressor actually produces, and stop as soon as it goes over.
-    chunks = []
-    size = 0
-    try:
-        with archive.open(entry) as member:
-            while chunk := member.read(_CHUNK):
-                size += len(chunk)
-                if size > budget:
-                    raise ParseError(f"the zip expands to more than the limit of {limit} bytes", file_name=label)
-                chunks.append(chunk)
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError, RuntimeError) as exc:
-        raise ParseError(f"corrupt zip ({exc})", file_name=label) from None
-    return b"".join(chunks)

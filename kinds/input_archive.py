@@ -31,16 +31,13 @@ modeller's. Pure Python, no Django.
 from __future__ import annotations
 
 import hashlib
-import io
 import posixpath
 import stat
 import unicodedata
-import zipfile
-import zlib
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from kinds import exposure_model, job_ini, logic_tree, nrml
+from kinds import exposure_model, job_ini, logic_tree, nrml, zips
 from kinds.base import Export, ExportFile, ParseError
 
 __all__ = ["InputArchive", "InputFile", "Limits", "read_archive", "read_files", "roles_of"]
@@ -48,7 +45,6 @@ __all__ = ["InputArchive", "InputFile", "Limits", "read_archive", "read_files", 
 OUTPUT_TYPE = "input"
 JOB_INI = "job_ini"
 UNREFERENCED = "unreferenced"
-_CHUNK = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -175,19 +171,7 @@ def _unzip(name: str, data: bytes, limits: Limits) -> dict[str, bytes]:
     def error(message: str, member: str | None = None) -> ParseError:
         return ParseError(message, file_name=f"{name}/{member}" if member else name)
 
-    # ZipFile builds an object per central-directory entry before anything can be counted.
-    if data.count(b"PK\x01\x02") > limits.max_members:
-        raise error(f"more than {limits.max_members} entries in the zip")
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        entries = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
-        raise error(f"not a readable zip ({exc})") from None
-    if len(entries) > limits.max_members:
-        raise error(f"more than {limits.max_members} entries in the zip")
-    declared = sum(entry.file_size for entry in entries)
-    if declared > limits.max_total:
-        raise error(f"the zip expands to {declared} bytes, over the limit of {limits.max_total}")
+    archive, entries = zips.open_zip(data, max_members=limits.max_members, max_total=limits.max_total, error=error)
     members: dict[str, bytes] = {}
     folded: dict[str, str] = {}
     budget = limits.max_total
@@ -206,7 +190,8 @@ def _unzip(name: str, data: bytes, limits: Limits) -> dict[str, bytes]:
             raise error(f"expands {entry.file_size // max(entry.compress_size, 1)} times "
                         f"({entry.compress_size} to {entry.file_size} bytes), over the limit of {limits.max_ratio}: a zip bomb",
                         path)
-        content = _read_member(archive, entry, budget, limits, error, path)
+        content = zips.read_member(archive, entry, budget=budget, limit=limits.max_total, max_ratio=limits.max_ratio,
+                                   ratio_floor=limits.ratio_floor, error=lambda message, path=path: error(message, path))
         budget -= len(content)
         _add(members, folded, path, content, name)
     if not members:
@@ -245,22 +230,6 @@ def _add(members: dict, folded: dict, path: str, content: bytes, name: str) -> N
     folded[key] = path
     members[path] = content
 
-
-def _read_member(archive, entry, budget, limits, error, path) -> bytes:
-    # The declared sizes are the archive's word: count what the decompressor actually produces.
-    chunks, size = [], 0
-    try:
-        with archive.open(entry) as member:
-            while chunk := member.read(_CHUNK):
-                size += len(chunk)
-                if size > budget:
-                    raise error(f"the zip expands to more than the limit of {limits.max_total} bytes", path)
-                if size > limits.ratio_floor and size > limits.max_ratio * max(entry.compress_size, 1):
-                    raise error(f"expands more than {limits.max_ratio} times: a zip bomb", path)
-                chunks.append(chunk)
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError, RuntimeError) as exc:
-        raise error(f"corrupt member ({exc})", path) from None
-    return b"".join(chunks)
 
 
 # --- the job and its references ------------------------------------------------------------------

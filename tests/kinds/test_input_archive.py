@@ -276,7 +276,7 @@ def test_an_xml_with_a_dtd_is_refused_before_any_entity_is_expanded():
 
 def test_an_archive_without_a_job_ini_or_not_a_zip_is_refused():
     assert str(refusal(make_zip({"ssm.xml": b"<nrml/>"}))) == "model.zip: no job.ini: the archive has no .ini file"
-    assert str(refusal(b"PK\x03\x04 garbage")).startswith("model.zip: not a readable zip")
+    assert str(refusal(b"PK\x03\x04 garbage")).startswith("model.zip: corrupt zip")
 
 
 def test_the_engines_input_output_gets_its_roles_and_its_files_their_kinds():
