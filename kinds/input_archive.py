@@ -20,9 +20,10 @@ a refused archive: this returns or raises, and stores nothing):
 - the job.ini parses as the engine parses it (kinds/job_ini.py) and has a calculation_mode;
 - every file it names is in the archive: the job.ini's `*_file`/`*_csv`/`*_hdf5` keys, the source
   models of the source model logic tree (and their `.hdf5` companions when present, as the engine
-  takes them), the GSIM tables of the GSIM logic tree, the CSV assets of an exposure XML, the
-  policies of a reinsurance XML; each logic tree and exposure XML named must itself be
-  well-formed NRML.
+  takes them), the CSV assets of an exposure XML, the policies of a reinsurance XML; each logic
+  tree and exposure XML named must itself be well-formed NRML. A GSIM table the GSIM logic tree
+  names is taken when the archive has it, else listed in `external` (a GSIM may ship its own
+  tables, which the engine finds in hazardlib: gsim_lt.abs_paths keeps only the job's that exist).
 
 Files no one names are kept (role `unreferenced`): the engine ignores them, and they are the
 modeller's. Pure Python, no Django.
@@ -79,6 +80,9 @@ class InputArchive:
     files: tuple  # InputFile, in path order
     data: Mapping[str, bytes] = field(repr=False, compare=False, default_factory=dict)
     lines: dict = field(repr=False, default_factory=dict)  # job.ini key -> line
+    # Names the engine looks for elsewhere when the archive lacks them (a GSIM's own tables):
+    # {path, role, referenced_by, line}.
+    external: tuple = ()
 
     @property
     def calculation_mode(self) -> str:
@@ -126,7 +130,7 @@ class InputArchive:
         """JSON: what an input model stores beside the bytes."""
         return {"job_ini": self.job_ini, "calculation_mode": self.calculation_mode, "description": self.description,
                 "params": dict(self.params), "inputs": self.inputs(), "files": [file.as_dict() for file in self.files],
-                "tree": self.tree()}
+                "tree": self.tree(), "external": [dict(item) for item in self.external]}
 
 
 def read_archive(name: str, data: bytes, *, job_ini_name: str | None = None, limits: Limits = Limits()) -> InputArchive:
@@ -236,7 +240,7 @@ def _add(members: dict, folded: dict, path: str, content: bytes, name: str) -> N
 
 
 def _checked(name: str, members: dict[str, bytes], job_ini_name: str | None) -> InputArchive:
-    inis = sorted(path for path in members if path.lower().endswith(".ini"))
+    inis = sorted(path for path in members if path.endswith(".ini"))  # the engine's test is case-sensitive
     if job_ini_name is not None:
         wanted = posixpath.normpath(job_ini_name.replace("\\", "/"))
         if wanted not in members:
@@ -249,6 +253,7 @@ def _checked(name: str, members: dict[str, bytes], job_ini_name: str | None) -> 
     job = job_ini.parse(members[ini_path], ini_path)
 
     roles: dict[str, str] = {ini_path: JOB_INI}
+    external: list[dict] = []
     referenced: dict[str, list] = {}
     names: dict[str, list] = {}
 
@@ -272,6 +277,11 @@ def _checked(name: str, members: dict[str, bytes], job_ini_name: str | None) -> 
                 return ParseError(message, file_name=path, line=line)
 
             for target, target_role, line, element in logic_tree.referenced_files(tree, path, role, tree_error):
+                if target_role == "gsim_table" and target not in members:
+                    # A table a GSIM ships itself (NGAEast's 'nga_east_usgs_8.hdf5' is in hazardlib):
+                    # the engine takes a table from the job's folder only when it is there (gsim_lt.abs_paths).
+                    external.append({"path": target, "role": target_role, "referenced_by": path, "line": line})
+                    continue
                 claim(target, target_role, path, line, element,
                       f"<{element}> names {target!r}, which is not in the archive")
                 if target_role == "source_model":
@@ -297,4 +307,4 @@ def _checked(name: str, members: dict[str, bytes], job_ini_name: str | None) -> 
         content = members[path]
         files.append(InputFile(path, roles.get(path, UNREFERENCED), len(content), hashlib.sha256(content).hexdigest(),
                                tuple(referenced.get(path, ())), tuple(names.get(path, ()))))
-    return InputArchive(name, ini_path, dict(job.params), tuple(files), dict(members), dict(job.lines))
+    return InputArchive(name, ini_path, dict(job.params), tuple(files), dict(members), dict(job.lines), tuple(external))

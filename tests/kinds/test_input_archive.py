@@ -98,6 +98,21 @@ def test_the_files_of_a_job_may_come_one_by_one():
     assert archive.roles["ssm00.xml"] == "source_model"
 
 
+def test_a_gsim_table_the_archive_lacks_is_the_engines_to_find_not_a_refusal():
+    # NGAEast's tables ship with hazardlib: classical/case_81 names one and has none
+    (external,) = input_archive.read_files(job_files("classical_case_81")).external
+    assert (external["path"], external["referenced_by"]) == ("nga_east_usgs_8.hdf5", "gmpe_logic_tree.xml")
+    files = job_files("classical_case_18")
+    del files["Wcrust_med_rhypo.hdf5"]
+
+    archive = input_archive.read_files(files)
+
+    assert "Wcrust_med_rhypo.hdf5" not in archive.roles and archive.roles["Wcrust_low_rhypo.hdf5"] == "gsim_table"
+    assert archive.external == ({"path": "Wcrust_med_rhypo.hdf5", "role": "gsim_table",
+                                 "referenced_by": "nbc_asc_logic_tree.xml", "line": 18},)
+    assert archive.as_dict()["external"] == [dict(archive.external[0])]
+
+
 def test_the_engine_takes_the_first_ini_in_path_order_unless_one_is_named():
     files = job_files("classical_case_18")
 
@@ -165,7 +180,6 @@ def test_a_missing_referenced_file_is_refused_naming_the_job_ini_and_its_line():
 
 @pytest.mark.parametrize("job, missing, message", [
     ("event_based_case_28", "ssm00.xml", "ssmLt.xml: line 9: <uncertaintyModel> names 'ssm00.xml', which is not in the archive"),
-    ("classical_case_18", "Wcrust_med_rhypo.hdf5", "nbc_asc_logic_tree.xml: line 18: <uncertaintyModel> names 'Wcrust_med_rhypo.hdf5', which is not in the archive"),
     ("scenario_damage_case_13", "OQ_exposure_model.csv", "Exposure.xml: line 17: <assets> names 'OQ_exposure_model.csv', which is not in the archive"),
 ])
 def test_a_file_named_inside_a_logic_tree_or_an_exposure_must_be_there_too(job, missing, message):

@@ -21,7 +21,7 @@ from tests.maps_support import body, json_body
 import kinds
 
 JOBS = ["classical_case_36", "classical_case_10", "classical_case_22", "classical_case_09", "classical_case_18",
-        "event_based_case_28", "scenario_case_1", "scenario_damage_case_13", "scenario_risk_case_3"]
+        "event_based_case_28", "scenario_case_1", "scenario_damage_case_13", "scenario_risk_case_3", "classical_case_81"]
 INPUT_KINDS = ("source_model", "rupture_model", "exposure_model", "logic_tree", "sites", "site_model")
 
 
