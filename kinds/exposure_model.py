@@ -7,22 +7,27 @@
       <tagNames>NAME_1</tagNames>
       <assets>OQ_exposure_model.csv</assets>          (or <asset> elements)
 
-One point per asset. From CSV files (relative to the XML, read from the same archive), every column
-under its CSV name: `id`, `taxonomy` and the tags as text, every other column a number, as the
-engine's asset reader types them (risklib/asset.py: strfields are the tags and id); the point is
-`lon`/`lat`, or the columns the `exposureFields` map to lon and lat. Inline `<asset>` elements give
-`id`, `taxonomy`, `number` and `area` (when every asset has them), one column per cost type
-(`structural`: its value, null for an asset without it), one per occupancy period (`night`: its
-occupants) and one per tag. `metadata` has the model's attributes,
-cost types, occupancy periods, tag names, field map and the CSV files.
+One point per asset. From CSV files (relative to the XML, read from the same archive; `.csv.gz`
+too), every column under its CSV name: `id`, `taxonomy`, the tags and what `exposureFields` maps
+to id or taxonomy as text (risklib/asset.py: its strfields), every other column a number when
+all its cells are numbers, else text (the engine leaves undeclared columns as text: a
+`SETTLEMENT` of `Rural`); files with different columns are read as their union, a file's missing
+columns null. The point is `lon`/`lat`, or the columns the `exposureFields` map to lon and lat.
+Inline `<asset>` elements give `id`, `taxonomy`, `number` and `area` (when an asset has them),
+one column per cost type (`structural`: its value), one per occupancy period (`night`: its
+occupants) and one per tag, declared or only found on assets, null for an asset without it.
+`metadata` has the model's attributes, cost types, occupancy periods, tag names, field map and
+the CSV files.
 """
 
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import math
 import posixpath
+import zlib
 
 from kinds import nrml
 from kinds.base import FLOAT, TEXT, Column, Export, ExportFile, ParseError, Table
@@ -75,31 +80,42 @@ def csv_paths(head: dict, xml_path: str) -> list[tuple[str, int]]:
 def read(file: ExportFile, export: Export) -> Table:
     head = header(file.data, file.error_name)
     metadata = {key: value for key, value in head.items() if not key.startswith("_") and key != "assets_line"}
-    if head["_inline"]:
-        # Inline assets may lack a number (a cost): null, which the loader's fast path for points
-        # (every number a float) does not write; their rows take its general path. Still points.
-        columns, rows = _inline(head)
-        geometry = "mixed"
-    else:
-        columns, rows = _from_csv(head, file, export)
-        geometry = GEOMETRY
-    return Table(file.name, NAME, metadata, columns, geometry, data=file.data, content_type="application/xml", _rows=rows)
+    reader = _inline if head["_inline"] else _from_csv
+    columns, rows, nullable = reader(head, file, export)
+    # Numbers an asset does not give are null, which the loader's fast path for points (every number
+    # a float) does not write: such a table takes its general path, still of points.
+    return Table(file.name, NAME, metadata, columns, "mixed" if nullable else GEOMETRY, data=file.data,
+                 content_type="application/xml", _rows=rows)
 
 
-def _inline(head: dict):
+def _declared(names: list, found: list) -> list:
+    """The names declared first, then those only found, in the order found."""
+    return list(dict.fromkeys([*names, *found]))
+
+
+def _inline(head: dict, file: ExportFile, export: Export):
     assets = head["_inline"]
-    costs = [cost["name"] for cost in head["cost_types"]]
-    periods = list(head["occupancy_periods"])
     tags = head["tag_names"][1:]
-    # number and area are optional attributes: a column when every asset has it.
-    optional = [name for name in ("number", "area") if all(name in asset.attrib for asset in assets)]
+
+    def found(group, item, key):
+        return [node.attr(key, required=True) for asset in assets if asset.find(group) is not None
+                for node in asset.find(group).all(item)]
+
+    # Every cost type and occupancy period an asset gives is a column, declared or not: the engine
+    # takes occupancy periods the header leaves out (classical_risk/case_1's 'day').
+    costs = _declared([cost["name"] for cost in head["cost_types"]], found("costs", "cost", "type"))
+    periods = _declared(head["occupancy_periods"], found("occupancies", "occupancy", "period"))
+    tags = _declared(tags, [name for asset in assets if asset.find("tags") is not None for name in asset.find("tags").attrib])
+    # number and area are optional attributes: a column when any asset has it.
+    optional = [name for name in ("number", "area") if any(name in asset.attrib for asset in assets)]
     names = ["id", "taxonomy", *optional, *costs, *periods, *tags]
+    if len(set(names)) < len(names):
+        raise ParseError(f"two asset fields have one name ({', '.join(names)})", file_name=file.error_name,
+                         line=head["assets_line"])
     columns = [Column("id", "asset_id", dtype=TEXT), Column("taxonomy", "tag", dtype=TEXT)]
     columns += [Column(name, name) for name in optional]
     columns += [Column(name, "value") for name in costs] + [Column(name, "occupants") for name in periods]
     columns += [Column(name, "tag", dtype=TEXT) for name in tags]
-    if len(set(names)) < len(names):
-        raise ParseError("two asset fields have one name", file_name=assets[0].file_name, line=head["assets_line"])
 
     def rows():
         for asset in assets:
@@ -108,24 +124,37 @@ def _inline(head: dict):
             if not (-180 <= lon <= 180 and -90 <= lat <= 90):
                 raise location.error(f"({lon}, {lat}) is not a longitude and latitude")
             values = {"id": asset.attr("id", required=True), "taxonomy": asset.attr("taxonomy", required=True),
-                      **{name: asset.number(name) for name in optional}}
+                      **{name: asset.number(name, required=False) for name in optional}}
             for group, item, key, value in (("costs", "cost", "type", "value"), ("occupancies", "occupancy", "period", "occupants")):
                 container = asset.find(group)
                 for node in container.all(item) if container is not None else ():
-                    name = node.attr(key, required=True)
-                    if name not in names:
-                        raise node.error(f"{key} {name!r} is not declared in the exposure's header")
-                    values[name] = node.number(value)
+                    values[node.attr(key)] = node.number(value)
             tag_node = asset.find("tags")
-            for name, text in (tag_node.attrib.items() if tag_node is not None else ()):
-                if name not in tags:
-                    raise tag_node.error(f"tag {name!r} is not in <tagNames>")
-                values[name] = text
-            # A cost or occupancy the asset does not give is null (the engine's ignore_missing_costs
-            # drops such assets, or refuses them, when it runs the job).
+            values.update(tag_node.attrib if tag_node is not None else {})
             yield (lon, lat), tuple(values.get(column.name) for column in columns)
 
-    return columns, rows
+    nullable = any(values is None for _, row in rows() for values in row)
+    return columns, rows, nullable
+
+
+# What one CSV of assets may expand to, gzipped (the engine reads `.csv.gz` assets too).
+MAX_GZIP_BYTES = 1 << 30
+
+
+def _text(member: ExportFile) -> str:
+    data = member.data
+    if member.name.lower().endswith(".gz"):
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as unzipped:
+                data = unzipped.read(MAX_GZIP_BYTES + 1)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise ParseError(f"not a readable gzip ({exc})", file_name=member.error_name) from None
+        if len(data) > MAX_GZIP_BYTES:
+            raise ParseError(f"expands to more than {MAX_GZIP_BYTES} bytes", file_name=member.error_name)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ParseError("not UTF-8 text", file_name=member.error_name, line=data[: exc.start].count(b"\n") + 1) from None
 
 
 def _from_csv(head: dict, file: ExportFile, export: Export):
@@ -135,54 +164,63 @@ def _from_csv(head: dict, file: ExportFile, export: Export):
     inputs = {oq: name for name, oq in head["fields"].items()}
     lon_name, lat_name = inputs.get("lon", "lon"), inputs.get("lat", "lat")
     text_names = set(head["tag_names"]) | {"id"} | {name for name, oq in head["fields"].items() if oq in ("id", "taxonomy")}
-    headers = []
+    members = []
     for path, line in paths:
         member = export.file(path)
         if member is None:
             raise ParseError(f"the assets file {path!r} is not in the archive", file_name=file.error_name, line=line)
-        text = _decode(member)
-        reader = csv.reader(io.StringIO(text))
-        cells = next(reader, None)
+        cells = next(csv.reader(io.StringIO(_text(member))), None)
         if not cells:
             raise ParseError("empty assets file", file_name=member.error_name, line=1)
         for required in (lon_name, lat_name, inputs.get("id", "id"), inputs.get("taxonomy", "taxonomy")):
             if required not in cells:
                 raise ParseError(f"no {required!r} column (the columns are {', '.join(cells)})", file_name=member.error_name, line=1)
-        headers.append((member, cells))
-    first = headers[0][1]
-    for member, cells in headers[1:]:
-        if cells != first:
-            raise ParseError(f"its columns differ from those of {headers[0][0].name}", file_name=member.error_name, line=1)
-    keep = [name for name in first if name not in (lon_name, lat_name)]
+        members.append((member, cells))
+    # Several files may have different columns (event_based_risk/case_08): the union, in order,
+    # each file's missing ones null.
+    names = [name for name in dict.fromkeys(c for _, cells in members for c in cells) if name not in (lon_name, lat_name)]
+    # A column the engine does not read as text is a number when every cell is one, else kept as
+    # text (the engine reads an undeclared column as text and leaves it: 'SETTLEMENT': 'Rural').
+    numeric = {name: name not in text_names for name in names}
+    nullable = any(cells != members[0][1] for _, cells in members)
+    for member, cells in members:
+        reader = csv.reader(io.StringIO(_text(member)))
+        next(reader)
+        for row in reader:
+            if not row or row == [""]:
+                continue
+            for name, cell in zip(cells, row):
+                if numeric.get(name) and not _is_number(cell):
+                    numeric[name] = False
     columns = [Column(name, "asset_id" if name == "id" else "tag" if name in text_names else name,
-                      dtype=TEXT if name in text_names else FLOAT) for name in keep]
-    lon_at, lat_at = first.index(lon_name), first.index(lat_name)
-    positions = [first.index(name) for name in keep]
+                      dtype=FLOAT if numeric[name] else TEXT) for name in names]
 
     def rows():
-        for member, _cells in headers:
-            reader = csv.reader(io.StringIO(_decode(member)))
+        for member, cells in members:
+            lon_at, lat_at = cells.index(lon_name), cells.index(lat_name)
+            positions = [cells.index(name) if name in cells else None for name in names]
+            reader = csv.reader(io.StringIO(_text(member)))
             next(reader)
             for row in reader:
                 line = reader.line_num
                 if not row or row == [""]:
                     continue
-                if len(row) != len(first):
-                    raise ParseError(f"expected {len(first)} values, found {len(row)}", file_name=member.error_name, line=line)
+                if len(row) != len(cells):
+                    raise ParseError(f"expected {len(cells)} values, found {len(row)}", file_name=member.error_name, line=line)
                 lon, lat = _number(row[lon_at], lon_name, member, line), _number(row[lat_at], lat_name, member, line)
                 if not (-180 <= lon <= 180 and -90 <= lat <= 90):
                     raise ParseError(f"({lon}, {lat}) is not a longitude and latitude", file_name=member.error_name, line=line)
-                yield (lon, lat), tuple(row[i] if column.dtype == TEXT else _number(row[i], column.name, member, line)
-                                        for i, column in zip(positions, columns))
+                yield (lon, lat), tuple(None if at is None else float(row[at]) if column.dtype == FLOAT else row[at]
+                                        for at, column in zip(positions, columns))
 
-    return columns, rows
+    return columns, rows, nullable
 
 
-def _decode(member: ExportFile) -> str:
+def _is_number(text: str) -> bool:
     try:
-        return member.data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ParseError("not UTF-8 text", file_name=member.error_name, line=member.data[: exc.start].count(b"\n") + 1) from None
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
 
 
 def _number(text: str, column: str, member: ExportFile, line: int) -> float:

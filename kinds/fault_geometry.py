@@ -102,3 +102,42 @@ def lines_2d(edges: list[list[tuple]]) -> Shape:
 
 def polygons_2d(rings: list[list[tuple]]) -> Shape:
     return Shape("MultiPolygon", tuple(((tuple((p[0], p[1]) for p in ring)),) for ring in rings))
+
+
+SURFACES = ("planarSurface", "simpleFaultGeometry", "complexFaultGeometry", "kiteSurface", "griddedSurface")
+
+
+def surface(owner: nrml.Node, children: list[nrml.Node]) -> dict:
+    """What a surface is drawn as (a characteristic source's <surface>, a rupture's, a section's):
+
+    {'parts': [(geometry, part)], 'depths': the depths beside the 2D geometry (JSON-able) or None,
+     'fault': simple_fault()'s dict for a simple fault, else None}. Planar surfaces are a
+    MultiPolygon ('surface'); a simple fault its 'trace' and 'surface_projection'; a complex fault
+    its 'edges'; kite surfaces their 'profiles' (MultiLineString); a gridded surface its 'points'.
+    """
+    tags = {child.tag for child in children if child.tag in SURFACES}
+    if len(tags) != 1:
+        raise owner.error(f"a surface of {', '.join(sorted(tags)) or 'nothing'} (expected one of {', '.join(SURFACES)})")
+    (tag,) = tags
+    nodes = [child for child in children if child.tag == tag]
+    if tag == "planarSurface":
+        rings = [planar(node) for node in nodes]
+        return {"parts": [(polygons_2d(rings), "surface")], "depths": [[p[2] for p in ring] for ring in rings], "fault": None}
+    if len(nodes) != 1 and tag != "kiteSurface":
+        raise owner.error(f"{len(nodes)} <{tag}> in one surface (expected one)")
+    if tag == "simpleFaultGeometry":
+        fault = simple_fault(nodes[0])
+        return {"parts": [(Shape("LineString", tuple(fault["trace"])), "trace"), (fault["projection"], "surface_projection")],
+                "depths": None, "fault": fault}
+    if tag == "complexFaultGeometry":
+        edges = complex_fault_edges(nodes[0])
+        return {"parts": [(lines_2d(edges), "edges")], "depths": [[p[2] for p in edge] for edge in edges], "fault": None}
+    if tag == "kiteSurface":
+        profiles = [nrml.positions(profile.only("LineString").only("posList"), 3) for node in nodes for profile in node.all("profile")]
+        if not profiles:
+            raise nodes[0].error("a <kiteSurface> needs profiles")
+        return {"parts": [(lines_2d(profiles), "profiles")], "depths": [[p[2] for p in profile] for profile in profiles],
+                "fault": None}
+    points = nrml.positions(nodes[0].only("posList"), 3)
+    return {"parts": [(Shape("MultiPoint", tuple((p[0], p[1]) for p in points)), "points")], "depths": [p[2] for p in points],
+            "fault": None}

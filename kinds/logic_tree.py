@@ -7,7 +7,7 @@
             <uncertaintyModel>AbrahamsonEtAl2014</uncertaintyModel>
             <uncertaintyWeight>0.16</uncertaintyWeight>
 
-One row per branch, without geometry: `branchingLevelID`, `branchSetID`, `uncertaintyType`, the
+One row per branch, without geometry: `logicTreeID`, `branchingLevelID`, `branchSetID`, `uncertaintyType`, the
 branch set's `applyTo...` attributes, `branchID`, `uncertaintyModel` (the text, trimmed: a file
 name, a GSIM name or a TOML block) and `uncertaintyWeight` (a number; the weight of the first
 `<uncertaintyWeight>` without an `imt`, the others in `weights` as JSON text {imt: weight}).
@@ -32,7 +32,8 @@ GEOMETRY = None
 FILTERABLE = ("branchSetID", "uncertaintyType")
 ROLES = ("source_model_logic_tree", "gsim_logic_tree")
 
-COLUMNS = [Column("branchingLevelID", "branching_level", dtype=TEXT), Column("branchSetID", "branch_set", dtype=TEXT),
+COLUMNS = [Column("logicTreeID", "logic_tree", dtype=TEXT),
+           Column("branchingLevelID", "branching_level", dtype=TEXT), Column("branchSetID", "branch_set", dtype=TEXT),
            Column("uncertaintyType", "uncertainty_type", dtype=TEXT),
            Column("applyToTectonicRegionType", "tectonic_region_type", dtype=TEXT),
            Column("applyToSources", "source_id", dtype=TEXT), Column("applyToBranches", "branch_id", dtype=TEXT),
@@ -52,7 +53,7 @@ def read(file: ExportFile, export: Export) -> Table:
     for branch_set in tree["branchSets"]:
         for branch in branch_set["branches"]:
             weights = branch["weights"]
-            rows.append((None, (branch_set.get("branchingLevelID"), branch_set.get("branchSetID"),
+            rows.append((None, (branch_set["logicTreeID"], branch_set.get("branchingLevelID"), branch_set.get("branchSetID"),
                                 branch_set.get("uncertaintyType"), branch_set.get("applyToTectonicRegionType"),
                                 branch_set.get("applyToSources"), branch_set.get("applyToBranches"),
                                 branch["branchID"], branch["uncertaintyModel"], branch["uncertaintyWeight"],
@@ -64,28 +65,37 @@ def read(file: ExportFile, export: Export) -> Table:
 
 
 def parse(data: bytes, file_name: str) -> dict:
-    """The tree as JSON: {logicTreeID, nrml_version, branchSets: [{...attributes, line, branches: [...]}]}."""
+    """The tree as JSON: {logicTreeID, nrml_version, branchSets: [{...attributes, line, branches: [...]}]}.
+
+    A file may hold several <logicTree> (classical/case_06: one per region, the job picks one):
+    `logicTrees` lists their ids, and each branch set says its `logicTreeID`.
+    """
     root = nrml.parse(data, file_name=file_name)
-    tree = root.only("logicTree")
+    trees = root.all("logicTree")
+    if not trees:
+        raise root.error("<nrml> has no <logicTree>")
     branch_sets = []
-    for child in tree.children:
-        if child.tag == "logicTreeBranchingLevel":
-            for branch_set in child.children:
-                if branch_set.tag != "logicTreeBranchSet":
-                    raise branch_set.error(f"<{branch_set.tag}> in a branching level (expected <logicTreeBranchSet>)")
-                branch_sets.append(_branch_set(branch_set, child.attr("branchingLevelID")))
-        elif child.tag == "logicTreeBranchSet":
-            branch_sets.append(_branch_set(child, None))
-        else:
-            raise child.error(f"<{child.tag}> in <logicTree> (expected <logicTreeBranchingLevel> or <logicTreeBranchSet>)")
-    if not branch_sets:
-        raise tree.error("the logic tree has no branch set")
-    return {"logicTreeID": tree.attr("logicTreeID"), "nrml_version": root.version, "branchSets": branch_sets}
+    for tree in trees:
+        tree_id = tree.attr("logicTreeID")
+        for child in tree.children:
+            if child.tag == "logicTreeBranchingLevel":
+                for branch_set in child.children:
+                    if branch_set.tag != "logicTreeBranchSet":
+                        raise branch_set.error(f"<{branch_set.tag}> in a branching level (expected <logicTreeBranchSet>)")
+                    branch_sets.append(_branch_set(branch_set, child.attr("branchingLevelID"), tree_id))
+            elif child.tag == "logicTreeBranchSet":
+                branch_sets.append(_branch_set(child, None, tree_id))
+            else:
+                raise child.error(f"<{child.tag}> in <logicTree> (expected <logicTreeBranchingLevel> or <logicTreeBranchSet>)")
+        if not any(branch_set["logicTreeID"] == tree_id for branch_set in branch_sets):
+            raise tree.error("the logic tree has no branch set")
+    return {"logicTreeID": trees[0].attr("logicTreeID"), "logicTrees": [tree.attr("logicTreeID") for tree in trees],
+            "nrml_version": root.version, "branchSets": branch_sets}
 
 
-def _branch_set(node: nrml.Node, level: str | None) -> dict:
+def _branch_set(node: nrml.Node, level: str | None, tree_id: str | None) -> dict:
     kind = node.attr("uncertaintyType", required=True)
-    out = {"branchingLevelID": level, **node.attrib, "line": node.line, "branches": []}
+    out = {"logicTreeID": tree_id, "branchingLevelID": level, **node.attrib, "line": node.line, "branches": []}
     for branch in node.children:
         if branch.tag != "logicTreeBranch":
             continue
@@ -101,7 +111,8 @@ def _branch_set(node: nrml.Node, level: str | None) -> dict:
                 weights[imt or ""] = node_weight.value()
         if weight is None and not weights:
             raise branch.error(f"branch {branch.attr('branchID')!r} has no <uncertaintyWeight>")
-        out["branches"].append({"branchID": branch.attr("branchID", required=True), "uncertaintyModel": _trimmed(model.text),
+        # branchID may be left out (scenario/case_13): the engine numbers such branches itself.
+        out["branches"].append({"branchID": branch.attr("branchID"), "uncertaintyModel": _trimmed(model.text),
                                 "uncertaintyWeight": weight, "weights": weights, "line": model.line,
                                 **{k: v for k, v in branch.attrib.items() if k != "branchID"}})
     if not out["branches"]:

@@ -7,7 +7,7 @@ expanded, which rules out the entity tricks (billion laughs, external entities p
 files or URLs). Nesting depth and element count are bounded too.
 
     root = nrml.parse(data, file_name="ssm.xml")      # Node('nrml'), ParseError if not NRML
-    root.version                                     # '0.4' or '0.5', from the namespace
+    root.version                                     # '0.4' or '0.5', from the namespace (None: none)
     model = root.only("sourceModel")                 # the single child of that name, else ParseError
     for source in model.children: ...
 
@@ -167,10 +167,12 @@ def parse(data: bytes, *, file_name: str, expect_nrml: bool = True) -> Node:
             stack[-1].children.append(node)
         else:
             node.version = NRML_NAMESPACES.get(namespace)
-            if expect_nrml and (local != "nrml" or node.version is None):
+            # The engine reads an <nrml> without a namespace too (classical/case_39's logic trees):
+            # its version is None, the structure says the rest.
+            if expect_nrml and (local != "nrml" or (namespace and node.version is None)):
                 raise ParseError(f"not NRML: the root element is <{local}>"
                                  + (f" in namespace {namespace!r}" if namespace else " without a namespace")
-                                 + " (expected <nrml> of http://openquake.org/xmlns/nrml/0.4 or 0.5)",
+                                 + " (expected <nrml>, of http://openquake.org/xmlns/nrml/0.4 or 0.5)",
                                  file_name=file_name, line=line())
             root.append(node)
         stack.append(node)

@@ -10,8 +10,8 @@ Rows, each with the rupture's `rupture_type` (the element), `part`, `magnitude`,
 `lowerSeismoDepth` (null where the surface has none), `strike` (planes), `depths` (JSON text):
 a simple fault rupture's `trace` (LineString) and `surface_projection` (Polygon,
 kinds/fault_geometry.py); a complex fault rupture's `edges` (MultiLineString); a single or
-multi-plane rupture's `surface` (MultiPolygon of its planes); a gridded rupture's `points`
-(MultiPoint); the `hypocenter` (a point) always. A rupture given as CSV (the engine's ruptures
+multi-plane rupture's `surface` (MultiPolygon of its planes, or the `profiles` of kite surfaces);
+a gridded rupture's `points` (MultiPoint); the `hypocenter` (a point) always. A rupture given as CSV (the engine's ruptures
 format) stays a file.
 """
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 
 from kinds import fault_geometry, nrml
-from kinds.base import FLOAT, TEXT, Column, Export, ExportFile, Shape, Table
+from kinds.base import FLOAT, TEXT, Column, Export, ExportFile, Table
 
 NAME = "rupture_model"
 TITLE = "Scenario rupture"
@@ -54,29 +54,16 @@ def read(file: ExportFile, export: Export) -> Table:
     values.update(rupture_type=rupture.tag, magnitude=rupture.child_value("magnitude"), rake=rupture.child_value("rake"),
                   hypocenter_lon=hypocenter.number("lon"), hypocenter_lat=hypocenter.number("lat"),
                   hypocenter_depth=hypocenter.number("depth"))
-    parts: list = []
-    if rupture.tag == "simpleFaultRupture":
-        fault = fault_geometry.simple_fault(rupture.only("simpleFaultGeometry"))
+    drawn = fault_geometry.surface(rupture, rupture.children)
+    if drawn["fault"] is not None:
+        fault = drawn["fault"]
         values.update(dip=fault["dip"], upperSeismoDepth=fault["upperSeismoDepth"], lowerSeismoDepth=fault["lowerSeismoDepth"])
-        parts = [(Shape("LineString", tuple(fault["trace"])), "trace"), (fault["projection"], "surface_projection")]
-    elif rupture.tag == "complexFaultRupture":
-        edges = fault_geometry.complex_fault_edges(rupture.only("complexFaultGeometry"))
-        values["depths"] = json.dumps([[point[2] for point in edge] for edge in edges])
-        parts = [(fault_geometry.lines_2d(edges), "edges")]
-    elif rupture.tag in ("singlePlaneRupture", "multiPlanesRupture"):
-        planes = rupture.all("planarSurface")
-        if not planes:
-            raise rupture.error(f"<{rupture.tag}> has no <planarSurface>")
-        rings = [fault_geometry.planar(plane) for plane in planes]
-        if len(planes) == 1:
-            values.update(dip=planes[0].number("dip", required=False), strike=planes[0].number("strike", required=False))
-        values["depths"] = json.dumps([[corner[2] for corner in ring] for ring in rings])
-        parts = [(fault_geometry.polygons_2d(rings), "surface")]
-    else:  # griddedRupture
-        mesh = rupture.only("griddedSurface").only("posList")
-        points = nrml.positions(mesh, 3)
-        values["depths"] = json.dumps([point[2] for point in points])
-        parts = [(Shape("MultiPoint", tuple((p[0], p[1]) for p in points)), "points")]
+    planes = rupture.all("planarSurface")
+    if len(planes) == 1:
+        values.update(dip=planes[0].number("dip", required=False), strike=planes[0].number("strike", required=False))
+    if drawn["depths"] is not None:
+        values["depths"] = json.dumps(drawn["depths"])
+    parts = list(drawn["parts"])
     lon, lat = values["hypocenter_lon"], values["hypocenter_lat"]
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         raise hypocenter.error(f"({lon}, {lat}) is not a longitude and latitude")

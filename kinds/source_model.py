@@ -9,9 +9,13 @@ One row per source and drawn part, every attribute under its NRML name:
 | `areaSource` (A) | `area`: the polygon (closed) |
 | `simpleFaultSource` (S) | `trace`: the fault trace (LineString); `surface_projection`: the fault plane seen from above (Polygon, from dip and seismogenic depths, kinds/fault_geometry.py) |
 | `complexFaultSource` (C) | `edges`: top, intermediate and bottom edges (MultiLineString; depths in `edges_depths`) |
-| `characteristicFaultSource` (X) | `surface`: planar surfaces (MultiPolygon), or a simple fault's `trace` and `surface_projection`, or a complex fault's `edges` |
-| `kiteFaultSource` (K) | `profiles` (MultiLineString) |
+| `characteristicFaultSource` (X) | `surface`: planar surfaces (MultiPolygon), or a simple fault's `trace` and `surface_projection`, or a complex fault's `edges` (kinds/fault_geometry.py `surface`) |
+| `kiteFaultSource` (K) | `profiles` (MultiLineString), or a simple fault's `trace` and `surface_projection` |
 | `nonParametricSeismicSource` (N), `multiFaultSource` (F) | `none`: no geometry of their own here (a row, so that every source is counted) |
+| a `geometryModel`'s `section` (the sections of multi-fault sources), `source_type` `section` | its surface, drawn as a characteristic source's |
+
+A characteristic source's surface may also be a gridded surface (`points`: MultiPoint) or kite
+surfaces (`profiles`); depths beside a 2D geometry are in `edges_depths`.
 
 Columns: `id`, `name`, `source_type` (the element), `code` (the engine's letter), `part`,
 `sourceGroup` (0.5: the group's name), `tectonicRegion` (the source's, else its group's),
@@ -62,6 +66,8 @@ def claims(file: ExportFile, export: Export) -> bool:
 
 def read(file: ExportFile, export: Export) -> Table:
     root = nrml.parse(file.data, file_name=file.error_name)
+    if root.find("geometryModel") is not None and root.find("sourceModel") is None:
+        return _geometry_model(file, root)
     model = root.only("sourceModel")
     groups = []
     rows: list = []
@@ -81,6 +87,24 @@ def read(file: ExportFile, export: Export) -> Table:
         counts[source_type] = counts.get(source_type, 0) + 1
     metadata = {"nrml_version": root.version, "source_model": dict(model.attrib), "source_groups": groups,
                 "sources": len(ids), "source_types": counts}
+    return Table(file.name, NAME, metadata, COLUMNS, GEOMETRY, data=file.data, content_type="application/xml",
+                 _rows=lambda: iter(rows))
+
+
+def _geometry_model(file: ExportFile, root: nrml.Node) -> Table:
+    """The fault sections multi-fault sources are made of (a logic tree's `geometryModel` file)."""
+    model = root.only("geometryModel")
+    rows, ids = [], set()
+    for section in model.all("section"):
+        section_id = section.attr("id", required=True)
+        if section_id in ids:
+            raise section.error(f"section id {section_id!r} is given twice")
+        ids.add(section_id)
+        values = dict.fromkeys(NAMES)
+        values.update(id=section_id, name=section.attr("name"), source_type="section", sourceGroup="")
+        parts = _surface(section, section.children, values)
+        rows.extend((geometry, tuple({**values, **extra}[name] for name in NAMES)) for geometry, extra in parts)
+    metadata = {"nrml_version": root.version, "geometry_model": dict(model.attrib), "sections": len(ids)}
     return Table(file.name, NAME, metadata, COLUMNS, GEOMETRY, data=file.data, content_type="application/xml",
                  _rows=lambda: iter(rows))
 
@@ -151,53 +175,35 @@ def _parts(node: nrml.Node, code: str, values: dict) -> list:
             raise ring_node.error("an area needs at least three distinct points")
         return [(Shape("Polygon", (tuple(ring),)), {"part": "area"})]
     if code == "S":
-        return _simple(node.only("simpleFaultGeometry"), values)
+        return _surface(node, [node.only("simpleFaultGeometry")], values)
     if code == "C":
-        return _complex(node.only("complexFaultGeometry"), values)
+        return _surface(node, [node.only("complexFaultGeometry")], values)
     if code == "X":
-        surface = node.only("surface")
-        kinds = {child.tag for child in surface.children}
-        if kinds == {"planarSurface"}:
-            rings = [fault_geometry.planar(plane) for plane in surface.children]
-            values["edges_depths"] = _json([[corner[2] for corner in ring] for ring in rings])
-            return [(fault_geometry.polygons_2d(rings), {"part": "surface"})]
-        if kinds == {"simpleFaultGeometry"}:
-            return _simple(surface.only("simpleFaultGeometry"), values)
-        if kinds == {"complexFaultGeometry"}:
-            return _complex(surface.only("complexFaultGeometry"), values)
-        raise surface.error(f"a characteristic source's surface of {', '.join(sorted(kinds)) or 'nothing'} "
-                            "(expected planarSurface, simpleFaultGeometry or complexFaultGeometry)")
+        return _surface(node, node.only("surface").children, values)
     if code == "K":
-        surface = node.find("kiteSurface")
-        if surface is None:
-            raise node.error("a kite fault source needs a <kiteSurface>")
-        profiles = [nrml.positions(profile.only("LineString").only("posList"), 3) for profile in surface.all("profile")]
-        if not profiles:
-            raise surface.error("a <kiteSurface> needs profiles")
-        values["edges_depths"] = _json([[point[2] for point in profile] for profile in profiles])
-        return [(fault_geometry.lines_2d(profiles), {"part": "profiles"})]
+        # A kite fault is given by its profiles, or by a simple fault's trace and depths
+        # (classical/case_61), which the engine turns into profiles.
+        return _surface(node, [child for child in node.children if child.tag in ("kiteSurface", "simpleFaultGeometry")], values)
     return [(None, {"part": "none"})]
 
 
 def _depths(geometry: nrml.Node, values: dict) -> None:
     values["upperSeismoDepth"] = geometry.child_value("upperSeismoDepth")
     values["lowerSeismoDepth"] = geometry.child_value("lowerSeismoDepth")
-    if not 0 <= values["upperSeismoDepth"] <= values["lowerSeismoDepth"]:
-        raise geometry.error(f"upperSeismoDepth {values['upperSeismoDepth']} must be at least 0 and at most "
-                             f"lowerSeismoDepth {values['lowerSeismoDepth']}")
+    # A negative upper depth is above sea level, which the engine takes (classical/case_25).
+    if values["upperSeismoDepth"] > values["lowerSeismoDepth"]:
+        raise geometry.error(f"upperSeismoDepth {values['upperSeismoDepth']} is below lowerSeismoDepth "
+                             f"{values['lowerSeismoDepth']}")
 
 
-def _simple(geometry: nrml.Node, values: dict) -> list:
-    fault = fault_geometry.simple_fault(geometry)
-    values.update(dip=fault["dip"], upperSeismoDepth=fault["upperSeismoDepth"], lowerSeismoDepth=fault["lowerSeismoDepth"])
-    return [(Shape("LineString", tuple(fault["trace"])), {"part": "trace"}),
-            (fault["projection"], {"part": "surface_projection"})]
-
-
-def _complex(geometry: nrml.Node, values: dict) -> list:
-    edges = fault_geometry.complex_fault_edges(geometry)
-    values["edges_depths"] = _json([[point[2] for point in edge] for edge in edges])
-    return [(fault_geometry.lines_2d(edges), {"part": "edges"})]
+def _surface(node: nrml.Node, children: list, values: dict) -> list:
+    drawn = fault_geometry.surface(node, children)
+    if drawn["fault"] is not None:
+        fault = drawn["fault"]
+        values.update(dip=fault["dip"], upperSeismoDepth=fault["upperSeismoDepth"], lowerSeismoDepth=fault["lowerSeismoDepth"])
+    if drawn["depths"] is not None:
+        values["edges_depths"] = _json(drawn["depths"])
+    return [(geometry, {"part": part}) for geometry, part in drawn["parts"]]
 
 
 def _json(value) -> str:
