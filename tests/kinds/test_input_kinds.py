@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 
@@ -190,3 +191,121 @@ def test_point_at_and_azimuth_agree_with_the_sphere():
     assert math.isclose(lon, 1.0, rel_tol=1e-12) and math.isclose(lat, 0.0, abs_tol=1e-12)
     assert math.isclose(fault_geometry.azimuth(0, 0, 0, 1), 0.0, abs_tol=1e-12)
     assert math.isclose(fault_geometry.azimuth(0, 0, 1, 0), 90.0, rel_tol=1e-12)
+
+
+# --- what the engine's own test jobs write (shapes taken from qa_tests_data; all of them are read
+# whole by tests/kinds/test_inputs_real_engine.py) ----------------------------------------------
+
+NRML5 = b'<nrml xmlns="http://openquake.org/xmlns/nrml/0.5" xmlns:gml="http://www.opengis.net/gml">'
+
+
+def read_as(role: str, files: dict[str, bytes], name: str):
+    export = kinds.base.Export(files=[kinds.base.ExportFile(path, data) for path, data in files.items()],
+                               output_type="input", roles={name: role})
+    return kinds.read_file(export.file(name), export, max_uncompressed=LIMIT)
+
+
+def test_a_logic_tree_without_namespace_branch_ids_or_with_several_trees():
+    data = (b"<nrml><logicTree logicTreeID='a'><logicTreeBranchSet branchSetID='bs' uncertaintyType='gmpeModel'>"
+            b"<logicTreeBranch><uncertaintyModel>BooreAtkinson2008</uncertaintyModel><uncertaintyWeight>1</uncertaintyWeight>"
+            b"</logicTreeBranch></logicTreeBranchSet></logicTree>"
+            b"<logicTree logicTreeID='b'><logicTreeBranchSet branchSetID='bs' uncertaintyType='gmpeModel'>"
+            b"<logicTreeBranch branchID='x'><uncertaintyModel>Campbell2003</uncertaintyModel><uncertaintyWeight>1</uncertaintyWeight>"
+            b"</logicTreeBranch></logicTreeBranchSet></logicTree></nrml>")
+    table = read_as("gsim_logic_tree", {"lt.xml": data}, "lt.xml")
+
+    assert [(row["logicTreeID"], row["branchID"], row["uncertaintyModel"]) for _, row in rows_of(table)] == [
+        ("a", None, "BooreAtkinson2008"), ("b", "x", "Campbell2003")]
+    assert table.metadata["logic_tree"]["logicTrees"] == ["a", "b"] and table.metadata["nrml_version"] is None
+
+
+def test_surfaces_the_engine_draws_from_kite_gridded_and_section_geometries():
+    profile = b"<profile><gml:LineString><gml:posList>10 45 0 10 45.5 10</gml:posList></gml:LineString></profile>"
+    sections = NRML5 + (b"<geometryModel name='s'><section id='0' name='central'><kiteSurface>" + profile
+                        + profile.replace(b"10 45", b"11 45").replace(b"10 45.5", b"11 45.5")
+                        + b"</kiteSurface></section></geometryModel></nrml>")
+    table = read_as("source_model", {"sections.xml": sections}, "sections.xml")
+    ((geometry, row),) = rows_of(table)
+    assert (row["id"], row["source_type"], row["part"]) == ("0", "section", "profiles")
+    assert geometry == Shape("MultiLineString", (((10.0, 45.0), (10.0, 45.5)), ((11.0, 45.0), (11.0, 45.5))))
+    assert json.loads(row["edges_depths"]) == [[0.0, 10.0], [0.0, 10.0]]
+
+    gridded = NRML5 + (b"<sourceModel><sourceGroup name='g' tectonicRegion='Active Shallow Crust'>"
+                       b"<characteristicFaultSource id='c' name='c'><arbitraryMFD><magnitudes>8.0</magnitudes>"
+                       b"<occurRates>0.09</occurRates></arbitraryMFD><rake>90</rake><surface><griddedSurface>"
+                       b"<gml:posList>146.387 41.84 0.5 146.387 41.798 0.3</gml:posList></griddedSurface></surface>"
+                       b"</characteristicFaultSource></sourceGroup></sourceModel></nrml>")
+    ((geometry, row),) = rows_of(read_as("source_model", {"sm.xml": gridded}, "sm.xml"))
+    assert (row["part"], geometry) == ("points", Shape("MultiPoint", ((146.387, 41.84), (146.387, 41.798))))
+    assert json.loads(row["mfd_params"]) == {"magnitudes": 8.0, "occurRates": 0.09}
+
+    kite_rupture = NRML5 + (b"<multiPlanesRupture><magnitude>7.5</magnitude><rake>90</rake>"
+                            b"<hypocenter lon='74.6' lat='42.95' depth='10'/><kiteSurface>" + profile + profile
+                            + b"</kiteSurface></multiPlanesRupture></nrml>")
+    rows = rows_of(read_as("rupture_model", {"r.xml": kite_rupture}, "r.xml"))
+    assert [row["part"] for _, row in rows] == ["profiles", "hypocenter"]
+
+
+def test_a_kite_fault_given_by_a_simple_fault_and_an_area_above_sea_level():
+    kite = NRML5 + (b"<sourceModel><sourceGroup name='g' tectonicRegion='Subduction Interface'>"
+                    b"<kiteFaultSource id='3' name='k'><simpleFaultGeometry><gml:LineString><gml:posList>1.0 -0.2 1.4 0.0"
+                    b"</gml:posList></gml:LineString><dip>30</dip><upperSeismoDepth>0</upperSeismoDepth>"
+                    b"<lowerSeismoDepth>20</lowerSeismoDepth></simpleFaultGeometry><magScaleRel>WC1994</magScaleRel>"
+                    b"<ruptAspectRatio>1</ruptAspectRatio><truncGutenbergRichterMFD aValue='4' bValue='1' minMag='6' maxMag='7'/>"
+                    b"<rake>90</rake></kiteFaultSource>"
+                    b"<areaSource id='a' name='a'><areaGeometry><gml:Polygon><gml:exterior><gml:LinearRing><gml:posList>"
+                    b"0 0 1 0 1 1</gml:posList></gml:LinearRing></gml:exterior></gml:Polygon>"
+                    b"<upperSeismoDepth>-1.0</upperSeismoDepth><lowerSeismoDepth>6</lowerSeismoDepth></areaGeometry>"
+                    b"<magScaleRel>WC1994</magScaleRel><ruptAspectRatio>1</ruptAspectRatio>"
+                    b"<truncGutenbergRichterMFD aValue='4' bValue='1' minMag='5' maxMag='6'/>"
+                    b"<nodalPlaneDist><nodalPlane probability='1' strike='0' dip='90' rake='0'/></nodalPlaneDist>"
+                    b"<hypoDepthDist><hypoDepth probability='1' depth='3'/></hypoDepthDist></areaSource>"
+                    b"</sourceGroup></sourceModel></nrml>")
+    rows = rows_of(read_as("source_model", {"sm.xml": kite}, "sm.xml"))
+
+    assert [(row["code"], row["part"]) for _, row in rows] == [("K", "trace"), ("K", "surface_projection"), ("A", "area")]
+    assert rows[2][1]["upperSeismoDepth"] == -1.0
+
+
+def test_sites_with_a_depth_on_some_rows_or_the_engines_metadata_row():
+    some = read_as("sites", {"s.csv": b"-118.25,34.05, -1.0\n-118.43,34.22\n"}, "s.csv")
+    export = read_as("sites", {"s.csv": b"#,,\"generated_by='OpenQuake engine 3.17.0'\"\ncustom_site_id,lon,lat\nab,1,2\n"},
+                     "s.csv")
+
+    assert some.geometry == "mixed" and list(some.rows()) == [((-118.25, 34.05), (-1.0,)), ((-118.43, 34.22), (None,))]
+    assert list(export.rows()) == [((1.0, 2.0), ("ab",))]
+
+
+def test_exposure_assets_with_undeclared_periods_text_columns_several_csvs_and_gzip():
+    header = (b'<nrml xmlns="http://openquake.org/xmlns/nrml/0.4"><exposureModel id="e" category="buildings">'
+              b"<conversions><costTypes><costType name='structural' type='aggregated' unit='USD'/></costTypes></conversions>"
+              b"<tagNames>NAME_1</tagNames><assets>res.csv com.csv.gz</assets></exposureModel></nrml>")
+    res = b"id,lon,lat,taxonomy,number,structural,SETTLEMENT,NAME_1\na1,1,2,W,3,100,Rural,X\n"
+    com = gzip.compress(b"id,lon,lat,taxonomy,number,structural,night,NAME_1\nb1,3,4,RC,1,50,7,Y\n")
+    table = read_as("exposure", {"e.xml": header, "res.csv": res, "com.csv.gz": com}, "e.xml")
+
+    assert [(c.name, c.dtype) for c in table.columns] == [
+        ("id", "text"), ("taxonomy", "text"), ("number", "float"), ("structural", "float"), ("SETTLEMENT", "text"),
+        ("NAME_1", "text"), ("night", "float")]
+    assert table.geometry == "mixed"  # the files' columns differ: each one's missing are null
+    assert list(table.rows()) == [((1.0, 2.0), ("a1", "W", 3.0, 100.0, "Rural", "X", None)),
+                                  ((3.0, 4.0), ("b1", "RC", 1.0, 50.0, None, "Y", 7.0))]
+
+    inline = (b'<nrml xmlns="http://openquake.org/xmlns/nrml/0.4"><exposureModel id="e" category="buildings">'
+              b"<occupancyPeriods>night</occupancyPeriods><assets><asset id='a' taxonomy='W' number='1'>"
+              b"<location lon='1' lat='2'/><occupancies><occupancy occupants='3' period='day'/></occupancies></asset>"
+              b"</assets></exposureModel></nrml>")
+    table = read_as("exposure", {"e.xml": inline}, "e.xml")
+    assert [c.name for c in table.columns] == ["id", "taxonomy", "number", "night", "day"]
+    assert list(table.rows()) == [((1.0, 2.0), ("a", "W", 1.0, None, 3.0))]
+
+
+def test_a_modellers_site_model_is_typed_by_its_cells():
+    table = read_as("site_model", {"sm.csv": b"lon,lat,vs30,vs30measured,region,z1pt0\n1,2,760,False,0.0,100\n3,4,400,True,1.0,50\n"},
+                    "sm.csv")
+
+    assert [(c.name, c.dtype) for c in table.columns] == [("vs30", "float"), ("vs30measured", "text"), ("region", "float"),
+                                                          ("z1pt0", "float")]
+    assert list(table.rows())[0] == ((1.0, 2.0), (760.0, "False", 0.0, 100.0))
+    ints = read_as("site_model", {"sm.csv": b"lon,lat,vs30,vs30measured\n1,2,760,0\n"}, "sm.csv")
+    assert [(c.name, c.dtype) for c in ints.columns] == [("vs30", "float"), ("vs30measured", "int")]
