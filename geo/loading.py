@@ -190,8 +190,8 @@ def _copy_lines(artifact_id: int, table: Table, stats: _Stats) -> Iterator[str]:
                 props = props.replace("\\", "\\\\")
             yield f"{prefix}{idx}\t{_POINT_EWKB_HEADER}{_pack_xy(lon, lat).hex()}\t{props}\n"
     else:
-        # Rows of lines and polygons come from NRML, where one source has a number another lacks
-        # (a fault's dip, a point's depths): null there. Not on the point path, which stays repr.
+        # These rows come from a job's inputs, where one row has a number another lacks (a fault's
+        # dip, an asset's cost, a site's depth): null there. Not on the point path, which stays repr.
         formats = [_json_float if format is repr else format for format in formats]
         for idx, (geom, values) in enumerate(table.rows()):
             props = "{" + ",".join([k + f(v) for k, f, v in zip(keys, formats, values)]) + "}"
