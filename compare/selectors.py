@@ -23,6 +23,7 @@ from django.contrib.gis.geos import Polygon
 from django.db import connection, transaction
 from django.db.models import F, Field, Func, QuerySet
 
+import kinds
 from core.exceptions import NotComparable
 from geo.models import Feature
 from geo.thinning import THINNING_CELL
@@ -72,6 +73,9 @@ def comparison_pair(*, a: ReadableArtifact, b: ReadableArtifact, tolerance_km: f
     a, b = readable_row(a), readable_row(b)
     if a.artifact_type != b.artifact_type:
         raise NotComparable(f"artifact {a.pk} is a {a.artifact_type} and artifact {b.pk} a {b.artifact_type}: compare two of one kind")
+    if kinds.kind_named(a.artifact_type).GEOMETRY != "point":
+        # Sites are matched point to point: a source model's lines and polygons are not sites.
+        raise NotComparable(f"artifacts {a.pk} and {b.pk} are {kinds.title(a.artifact_type).lower()}s: only maps of sites are compared")
     if a.metadata.get("imt") != b.metadata.get("imt"):
         raise NotComparable(f"artifact {a.pk} is for {a.metadata.get('imt')} and artifact {b.pk} for {b.metadata.get('imt')}")
     a_columns, b_columns = data_columns(a), data_columns(b)

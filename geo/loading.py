@@ -210,6 +210,9 @@ def _copy_lines(artifact_id: int, table: Table, stats: _Stats) -> Iterator[str]:
                 props = props.replace("\\", "\\\\")
             yield f"{prefix}{idx}\t{_POINT_EWKB_HEADER}{_pack_xy(lon, lat).hex()}\t{props}\n"
     else:
+        # These rows come from a job's inputs, where one row has a number another lacks (a fault's
+        # dip, an asset's cost, a site's depth): null there. Not on the point path, which stays repr.
+        formats = [_json_float if format is repr else format for format in formats]
         for idx, (geom, values) in enumerate(table.rows()):
             props = "{" + ",".join([k + f(v) for k, f, v in zip(keys, formats, values)]) + "}"
             if has_text:
@@ -233,6 +236,10 @@ def _copy_lines(artifact_id: int, table: Table, stats: _Stats) -> Iterator[str]:
 
 def _json_text(value) -> str:
     return "null" if value is None else json.dumps(value)
+
+
+def _json_float(value) -> str:
+    return "null" if value is None else repr(value)
 
 
 def _json_int(value) -> str:

@@ -18,6 +18,7 @@ from django.db.models import BooleanField, Expression, F, Field, Func, Q, QueryS
 from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import JSONObject
 
+import kinds
 from core.exceptions import NotFound
 from geo.filters import filter_features
 from geo.models import Feature
@@ -34,9 +35,11 @@ FETCH_ROWS = 5000
 _PLANNER = "SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0; "
 _CURSOR_PLANNER = _PLANNER + "SET LOCAL cursor_tuple_fraction = 1; "
 
-# Per-row feature text, assembled by PostgreSQL from `t` (idx, g, props).
+# Per-row feature text, assembled by PostgreSQL from `t` (idx, g, props). A row without geometry
+# (a table's, a logic tree's branch, a source drawn nowhere) is GeoJSON's `"geometry": null`:
+# ST_AsGeoJSON(NULL) would make the whole text NULL.
 _FEATURE_TEXT = (
-    "'{\"type\":\"Feature\",\"id\":' || t.idx || ',\"geometry\":' || ST_AsGeoJSON(t.g, 9)"
+    "'{\"type\":\"Feature\",\"id\":' || t.idx || ',\"geometry\":' || COALESCE(ST_AsGeoJSON(t.g, 9), 'null')"
     " || ',\"properties\":' || t.props::text || '}'"
 )
 
@@ -224,13 +227,16 @@ def vector_tile(
     minlon, minlat, maxlon, maxlat = tile_envelope_with_margin(z, x, y, MVT_BUFFER / MVT_EXTENT)
     names = properties or []
     equal = list((filters or {}).items())
+    # Lines and polygons (a source model's faults and areas) are not thinned: a cell is a point's.
+    points = kinds.kind_named(readable.artifact.artifact_type).GEOMETRY == "point"
     params = [
-        layer, MVT_EXTENT, artifact_id, z, x, y, MVT_EXTENT, MVT_BUFFER, z, x, z, y,
+        layer, MVT_EXTENT, artifact_id, z, x, y, MVT_EXTENT, MVT_BUFFER, *([z, x, z, y] if points else []),
         *([thin_by] if thin_by is not None else []), artifact_id, minlon, minlat, maxlon, maxlat,
         *[value for name, wanted in equal for value in (name, json.dumps(wanted))],
         *[value for name in names for value in (name, name)], artifact_id,
     ]
-    sql = _tile_sql(thinned=thin_by is not None, properties=len(properties) if properties is not None else None, filters=len(equal))
+    sql = _tile_sql(thinned=thin_by is not None, properties=len(properties) if properties is not None else None, filters=len(equal),
+                    points=points)
     # No transaction.atomic(): in autocommit, PostgreSQL runs the statements of one query string
     # as one implicit transaction, so SET LOCAL holds for the SELECT and no more, without the two
     # round trips of BEGIN and COMMIT (a z12 tile takes well under a millisecond in SQL).
@@ -243,7 +249,7 @@ def vector_tile(
 
 
 @cache
-def _tile_sql(*, thinned: bool, properties: int | None, filters: int = 0) -> str:
+def _tile_sql(*, thinned: bool, properties: int | None, filters: int = 0, points: bool = True) -> str:
     """The tile statement's text, written once per shape (thinned or not; every property, or so
     many named ones): compiling querysets for it on every request cost more than a small tile's
     SQL. The artifact, tile, names and values are bound parameters, in the order vector_tile lists them."""
@@ -259,12 +265,16 @@ def _tile_sql(*, thinned: bool, properties: int | None, filters: int = 0) -> str
     # The cells are computed from lon/lat with the Mercator formulas (ST_AsMVTGeom's own maths,
     # rounded to a unit as it rounds), which is cheap, so that only the kept features, at most
     # one per cell, go through ST_Transform and ST_AsMVTGeom and have their properties read (by
-    # primary key): on a z4 tile of a 1M-site map that halves the time. Features are points
-    # (geo.loading writes nothing else); latitudes are clamped short of the poles, where the
-    # logarithm has no value (such a site is outside every Mercator tile anyway).
+    # primary key): on a z4 tile of a 1M-site map that halves the time. Latitudes are clamped
+    # short of the poles, where the logarithm has no value (such a site is outside every Mercator
+    # tile anyway). Only a kind of points is thinned (ST_X has no value for a line): the features
+    # of any other kind are each a cell of their own, every one drawn.
     lat = "radians(greatest(-89.9, least(89.9, ST_Y(c0.g))))"
-    cx = f"floor(floor(((ST_X(c0.g) + 180.0) / 360.0 * power(2.0, %s) - %s) * {MVT_EXTENT} + 0.5) / {THINNING_CELL})"
-    cy = f"floor(floor(((1.0 - ln(tan(pi() / 4 + {lat} / 2)) / pi()) / 2 * power(2.0, %s) - %s) * {MVT_EXTENT} + 0.5) / {THINNING_CELL})"
+    if points:
+        cx = f"floor(floor(((ST_X(c0.g) + 180.0) / 360.0 * power(2.0, %s) - %s) * {MVT_EXTENT} + 0.5) / {THINNING_CELL})"
+        cy = f"floor(floor(((1.0 - ln(tan(pi() / 4 + {lat} / 2)) / pi()) / 2 * power(2.0, %s) - %s) * {MVT_EXTENT} + 0.5) / {THINNING_CELL})"
+    else:
+        cx, cy = "c0.idx", "0"
     # The tile and its buffer in lon/lat, so that the GiST index answers `&&`.
     keys = (
         f'SELECT f."idx" AS idx, f."geom" AS g, {thin_key} AS thin_key FROM {features} f'

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-from core.exceptions import NotFound
+import kinds
+from core.exceptions import InvalidParameter, NotFound
 from geo import interpolation, site_values
 from icebox.selectors import ReadableArtifact, readable_row
 
@@ -83,6 +84,10 @@ def artifact_site(readable: ReadableArtifact, *, lon: float, lat: float, max_dis
     """The artifact's feature nearest the point (GeoJSON Feature with `distance_km`), or with
     `interpolate` the properties at the point itself from the sites around it."""
     artifact = readable_row(readable)
+    if kinds.kind_named(artifact.artifact_type).GEOMETRY != "point":
+        # A source model's or a rupture's lines and polygons have no site (ST_X of one fails).
+        raise InvalidParameter(f"artifact {artifact.pk} is a {kinds.title(artifact.artifact_type).lower()}, not a map of sites: "
+                               "/site answers for artifacts of points")
     k = INTERPOLATION_SITES if interpolate else 1
     rows = _query(ARTIFACT_SITE_SQL, **_params(artifact_id=artifact.pk, lon=lon, lat=lat, max_distance_km=max_distance_km, k=k))
     if not rows:

@@ -14,6 +14,7 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+import kinds
 from core.exceptions import NotFound
 from geo import sites
 from geo.filters import artifact_filterable, parse_filters
@@ -128,13 +129,14 @@ def tilejson(request, artifact, properties: list[str] | None) -> dict:
                 "minzoom": minzoom,
                 "maxzoom": maxzoom,
                 "fields": fields,
-                # Not a TileJSON member (clients ignore unknown ones): how dense tiles are thinned.
+                # Not a TileJSON member (clients ignore unknown ones): how dense tiles are thinned;
+                # null for lines and polygons, which are never thinned (geo.selectors.vector_tile).
                 "thinning": {
                     "cell": THINNING_CELL,
                     "extent": MVT_EXTENT,
                     "keep_max_of": thinning_column(columns, properties),
                     "rule": thinning_rule(thinning_column(columns, properties)),
-                },
+                } if kinds.kind_named(artifact.artifact_type).GEOMETRY == "point" else None,
             }
         ],
     }

@@ -18,8 +18,12 @@ class InputModel(models.Model):
     job_ini = models.CharField(max_length=255)
     # The job.ini's parameters as text, as the file gives them: {"investigation_time": "50", ...}.
     params = models.JSONField(default=dict)
-    # [{"path": "source_model.xml", "size": 1234, "sha256": "...", "role": "source_model"}, ...]
+    # [{"path": "source_model.xml", "size": 1234, "sha256": "...", "role": "source_model", ...}, ...]
     files = models.JSONField(default=list)
+    # The folders and files as nested objects, each file's value its role.
+    tree = models.JSONField(default=dict)
+    # Files the job names that the engine finds among its own (a GSIM's tables), not in the archive.
+    external = models.JSONField(default=list)
     # sha256 over the sorted (path, sha256) of its files: identical inputs are stored once per owner.
     digest = models.CharField(max_length=64)
     archive = models.OneToOneField("icebox.Artifact", on_delete=models.PROTECT, related_name="input_model")
@@ -32,6 +36,21 @@ class InputModel(models.Model):
 
     def __str__(self):
         return f"{self.name} (input model #{self.pk})"
+
+
+class InputFile(models.Model):
+    """One file of an input model, stored as an artifact of its kind (a source model drawn on the
+    map, a logic tree as rows, ...; kept raw where no kind reads it)."""
+
+    input_model = models.ForeignKey(InputModel, on_delete=models.CASCADE, related_name="input_files")
+    path = models.CharField(max_length=1024)  # in the archive, '/'-separated
+    role = models.CharField(max_length=100)  # 'job_ini', the engine's input type, or 'unreferenced'
+    # SET_NULL: an artifact its owner deletes leaves the file listed (the archive still has it).
+    artifact = models.OneToOneField("icebox.Artifact", on_delete=models.SET_NULL, null=True, related_name="input_file")
+
+    class Meta:
+        ordering = ["path", "id"]
+        constraints = [models.UniqueConstraint(fields=["input_model", "path"], name="inputs_inputfile_unique")]
 
 
 class LinkOrigin(models.TextChoices):

@@ -17,8 +17,8 @@ restart neither resets nor shortens it.
 
 from __future__ import annotations
 
-import io
 import logging
+import shutil
 import time
 import zipfile
 from datetime import timedelta
@@ -145,15 +145,19 @@ def _import(run: Run) -> None:
 def _archive_for_engine(run: Run, tmp: Path) -> Path:
     """A copy of the stored archive whose job.ini has the run's overrides and marker."""
     model = run.input_model
-    data = artifact_selectors.artifact_bytes(artifact_selectors.readable_artifact(user=run.owner, artifact_id=model.archive_id))
+    stored = tmp / "stored.zip"
+    with stored.open("wb") as out:  # from the blob store in chunks: an archive is never read whole
+        for chunk in artifact_selectors.artifact_bytes(artifact_selectors.readable_artifact(user=run.owner, artifact_id=model.archive_id)):
+            out.write(chunk)
     path = tmp / "input.zip"
-    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+    with zipfile.ZipFile(stored) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
-            member = source.read(info)
             if info.filename == model.job_ini:
-                text = member.decode("utf-8-sig")
-                member = described(with_overrides(text, run.params), run.marker).encode()
-            target.writestr(info, member)
+                text = source.read(info).decode("utf-8-sig")
+                target.writestr(info, described(with_overrides(text, run.params), run.marker).encode())
+            else:
+                with source.open(info) as member, target.open(info, "w") as copy:
+                    shutil.copyfileobj(member, copy, 1 << 20)
     return path
 
 

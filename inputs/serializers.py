@@ -8,11 +8,24 @@ class InputModelSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="input-detail", lookup_url_kwarg="input_id")
     archive_url = serializers.SerializerMethodField()
     calculations = serializers.SerializerMethodField()
+    files = serializers.SerializerMethodField()
 
     class Meta:
         model = InputModel
-        fields = ["id", "url", "name", "description", "calculation_mode", "job_ini", "params", "files", "archive", "archive_url",
-                  "calculations", "created"]
+        fields = ["id", "url", "name", "description", "calculation_mode", "job_ini", "params", "files", "tree", "external", "archive",
+                  "archive_url", "calculations", "created"]
+
+    def get_files(self, obj) -> list[dict]:
+        """Each file as read on arrival (path, role, size, sha256, ...) with the artifact it is stored as."""
+        request = self.context.get("request")
+        stored = {f.path: f for f in obj.input_files.all()}
+        out = []
+        for entry in obj.files:
+            row = stored.get(entry["path"])
+            artifact = row.artifact_id if row is not None else None
+            out.append({**entry, "artifact": artifact,
+                        "artifact_url": reverse("artifact-detail", kwargs={"artifact_id": artifact}, request=request) if artifact else None})
+        return out
 
     def get_archive_url(self, obj) -> str:
         return reverse("artifact-raw", kwargs={"artifact_id": obj.archive_id}, request=self.context.get("request"))
@@ -47,3 +60,8 @@ class RunRequestSerializer(serializers.Serializer):
     engine_url = serializers.CharField(help_text="an engine server of ICEBOX_ENGINE_SERVERS")
     params = serializers.DictField(child=serializers.CharField(), required=False, help_text="job.ini overrides, applied to a copy")
     hazard_job_id = serializers.IntegerField(required=False, help_text="the engine's id of the hazard calc a risk job builds on")
+
+
+class InputUploadSerializer(serializers.Serializer):
+    file = serializers.ListField(child=serializers.FileField(), help_text="the zip of a job, or its job.ini and every file it names")
+    name = serializers.CharField(required=False)

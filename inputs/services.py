@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 import unicodedata
+import zipfile
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+import kinds
 from artifacts.services import artifact_create
+from blobs import store as blob_store
 from core.exceptions import InvalidParameter
 from engine.servers import match_engine_url
-from inputs.models import InputLink, InputModel, LinkOrigin, Run
+from inputs.models import InputFile, InputLink, InputModel, LinkOrigin, Run
 from inputs.tasks import run_input
-from kinds import raw_file
+from kinds import input_archive, raw_file
 from kinds.base import Export, ExportFile
 
 MAX_OVERRIDES = 100
@@ -28,36 +32,75 @@ def files_digest(files: list[dict]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def input_model_create(
-    *, owner, file_name: str, data: bytes, job_ini: str, params: dict, files: list[dict], name: str | None = None
-) -> tuple[InputModel, bool]:
-    """Store a checked input archive (its reading and checking is the caller's); (model, created).
+def input_upload(*, owner, file_name: str | None = None, data: bytes | None = None, parts: dict[str, bytes] | None = None,
+                 name: str | None = None) -> tuple[InputModel, bool]:
+    """Read and check a job's inputs (a zip, or a job.ini and its files as `parts`) and store them;
+    (model, created). A refusal (ParseError naming the file, the line and the problem) stores nothing."""
+    _check_name(name)
+    limits = input_archive.Limits(max_total=settings.ICEBOX_MAX_UNCOMPRESSED_BYTES)
+    if parts is not None:
+        archive = input_archive.read_files(parts, name=file_name or "upload", limits=limits)
+        file_name, data = (file_name or "inputs") + ".zip", _zipped(archive)
+    else:
+        archive = input_archive.read_archive(file_name, data, limits=limits)
+    return input_model_create(owner=owner, file_name=file_name, data=data, archive=archive, name=name)
 
-    An owner's input model with the same files is returned instead of a second copy.
-    """
-    digest = files_digest(files)
+
+def input_model_create(*, owner, file_name: str, data: bytes, archive: input_archive.InputArchive,
+                       name: str | None = None) -> tuple[InputModel, bool]:
+    """Store a checked archive: the zip byte for byte, each file as an artifact of its kind, the
+    job parameters and the file tree; (model, created). An owner's input model with the same
+    files is returned instead of a second copy."""
+    summary = archive.as_dict()
+    digest = files_digest(summary["files"])
     existing = InputModel.objects.filter(owner=owner, digest=digest).first()
     if existing is not None:
         return existing, False
-    table = raw_file.read(ExportFile(name=file_name, data=data), Export(files=(), output_type="input", name=file_name))
+    whole = raw_file.read(ExportFile(name=file_name, data=data), Export(files=(), output_type="input", name=file_name))
+    export = archive.export(file_name)
+    # Parsed before anything is written: a file its kind refuses stores nothing.
+    tables = [(file, kinds.read_file(file, export, max_uncompressed=settings.ICEBOX_MAX_UNCOMPRESSED_BYTES)) for file in export.files]
     try:
-        with transaction.atomic():
-            archive = artifact_create(owner=owner, table=table, name=name, metadata={"input_model": True})
+        # blobs.store.atomic: the bytes of a model that fails to store go with its rollback.
+        with blob_store.atomic():
+            stored = artifact_create(owner=owner, table=whole, name=name, metadata={"input_model": True})
             model = InputModel.objects.create(
                 owner=owner,
-                name=name or archive.name,
-                description=str(params.get("description", "")),
-                calculation_mode=str(params.get("calculation_mode", "")),
-                job_ini=job_ini,
-                params=params,
-                files=files,
+                name=name or stored.name,
+                description=archive.description,
+                calculation_mode=archive.calculation_mode,
+                job_ini=archive.job_ini,
+                params=dict(archive.params),
+                files=summary["files"],
+                tree=summary["tree"],
+                external=summary["external"],
                 digest=digest,
-                archive=archive,
+                archive=stored,
             )
+            for file, table in tables:
+                artifact = artifact_create(owner=owner, table=table, metadata={"input": {"input_model": model.pk, "path": file.name,
+                                                                                        "role": archive.roles[file.name]}})
+                InputFile.objects.create(input_model=model, path=file.name, role=archive.roles[file.name], artifact=artifact)
     except IntegrityError:
         # The same model stored at the same moment by another request: that one is it.
         return InputModel.objects.get(owner=owner, digest=digest), False
     return model, True
+
+
+def _zipped(archive: input_archive.InputArchive) -> bytes:
+    """The files sent one by one, as the one zip the engine's /v1/calc/run takes."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for file in archive.files:
+            target.writestr(file.path, archive.data[file.path])
+    return buffer.getvalue()
+
+
+def _check_name(name) -> None:
+    if name is None:
+        return
+    if not isinstance(name, str) or not name.strip() or len(name) > 255 or any(unicodedata.category(c) == "Cc" for c in name):
+        raise InvalidParameter("name must be one line of text of at most 255 characters")
 
 
 def input_link(*, owner, calculation, input_model) -> tuple[InputLink, bool]:

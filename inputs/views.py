@@ -2,25 +2,60 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.exceptions import InvalidParameter
+from core.exceptions import InvalidFile, InvalidParameter
 from engine.selectors import calculation_get_owned
+from icebox.upload_names import FileNames
 from inputs import selectors, services
-from inputs.serializers import InputModelSerializer, RunRequestSerializer, RunSerializer
+from inputs.serializers import InputModelSerializer, InputUploadSerializer, RunRequestSerializer, RunSerializer
 
 RUN_FIELDS = ("engine_url", "params", "hazard_job_id")
 
 
 class InputListView(generics.ListAPIView):
     serializer_class = InputModelSerializer
+    parser_classes = [MultiPartParser, FormParser]
 
     def get_queryset(self):
-        return selectors.input_model_list(user=self.request.user).prefetch_related("links")
+        return selectors.input_model_list(user=self.request.user).prefetch_related("links", "input_files")
+
+    def initialize_request(self, request, *args, **kwargs):
+        # Before anything reads the body: the file names as sent (folders included).
+        self.file_names = FileNames(request)
+        request.upload_handlers.insert(0, self.file_names)
+        return super().initialize_request(request, *args, **kwargs)
+
+    @extend_schema(request={"multipart/form-data": InputUploadSerializer}, responses={201: InputModelSerializer, 200: InputModelSerializer})
+    def post(self, request):
+        uploads = request.FILES.getlist("file")
+        if not uploads:
+            raise InvalidFile("no file: send the zip of a job (job.ini and every file it names), or the job.ini and its files, as multipart fields 'file'")
+        names = request.data.getlist("name") if hasattr(request.data, "getlist") else []
+        if len(names) > 1:
+            raise InvalidParameter(f"{len(names)} 'name' fields: give at most one")
+        sent = self.file_names.names("file")
+        file_names = sent if len(sent) == len(uploads) else [upload.name for upload in uploads]
+        for upload in uploads:
+            if upload.size > settings.ICEBOX_MAX_UPLOAD_BYTES:
+                raise InvalidFile(f"{upload.name}: {upload.size} bytes is over the upload limit of {settings.ICEBOX_MAX_UPLOAD_BYTES} bytes")
+        name = names[0] if names else None
+        if len(uploads) == 1 and not file_names[0].lower().endswith(".ini"):
+            model, created = services.input_upload(owner=request.user, file_name=file_names[0], data=uploads[0].read(), name=name)
+        else:
+            parts = {}
+            for file_name, upload in zip(file_names, uploads):
+                if file_name in parts:
+                    raise InvalidFile(f"{file_name}: sent twice")
+                parts[file_name] = upload.read()
+            model, created = services.input_upload(owner=request.user, parts=parts, name=name)
+        body = InputModelSerializer(model, context={"request": request}).data
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK, headers={"Location": body["url"]})
 
 
 class InputDetailView(APIView):

@@ -13,14 +13,13 @@ single file, goes to the kind that claims it. No Django import in this package.
 
 from __future__ import annotations
 
-import io
 import os
 import posixpath
 import zipfile
-import zlib
 
-from kinds import (avg_gmf, avg_losses, damages, engine_csv, engine_table, exposure, gmf, hazard_curve, hazard_map, loss_maps,
-                   raw_file, ruptures, site_mesh, site_model, uhs)
+from kinds import (avg_gmf, avg_losses, damages, engine_csv, engine_table, exposure, exposure_model, gmf, hazard_curve,
+                   hazard_map, input_archive, logic_tree, loss_maps, raw_file, rupture_model, ruptures, site_mesh, site_model,
+                   sites, source_model, uhs, zips)
 from kinds.base import Export, ExportFile, ParseError, Table
 from kinds.engine_csv import base_name
 
@@ -41,7 +40,10 @@ __all__ = [
 # Order matters: claims are tried first to last; raw_file, which claims any engine file, is last.
 # engine_table claims any engine CSV without coordinates: after every kind that reads such a file
 # its own way (a GMF's gmf-data has none: the gmf kind comes first).
-KINDS = (gmf, site_mesh, avg_gmf, site_model, ruptures, exposure, avg_losses, damages, loss_maps,
+# The input kinds (a job's source models, logic trees, rupture, exposure model, sites) claim files
+# only by the role a job.ini gives them (Export.roles), so they come first and take nothing else.
+KINDS = (source_model, logic_tree, rupture_model, exposure_model, sites,
+         gmf, site_mesh, avg_gmf, site_model, ruptures, exposure, avg_losses, damages, loss_maps,
          hazard_curve, hazard_map, uhs, engine_table, raw_file)
 RAW = raw_file
 
@@ -52,7 +54,6 @@ if len(_BY_NAME) != len(KINDS):
 # Every artifact_type there can be, in registry order: the API's enum and filter.
 ARTIFACT_TYPES: tuple[str, ...] = tuple(kind.NAME for kind in KINDS)
 MAX_MEMBERS = 1000
-_CHUNK = 1 << 16
 
 
 def kind_named(name: str):
@@ -79,8 +80,8 @@ def parsed_output_types() -> tuple[str, ...]:
 
 
 def upload_kinds() -> tuple:
-    """The kinds an upload may hold (every kind but the raw one)."""
-    return tuple(kind for kind in KINDS if kind is not RAW)
+    """The kinds an upload may hold: every kind of an engine output but the raw one (a job's inputs go to /inputs)."""
+    return tuple(kind for kind in KINDS if kind is not RAW and kind.OUTPUT_TYPES)
 
 
 def kind_for(file: ExportFile, export: Export):
@@ -139,9 +140,12 @@ def open_export(name: str, data: bytes | os.PathLike, *, output_type: str | None
     # b'PK\x05\x06' is the end record an empty archive starts with: say "no .csv" rather than "binary".
     is_zip = whole.head(4) in (b"PK\x03\x04", b"PK\x05\x06")
     if is_zip and (output_type is None or display.lower().endswith(".zip")):
-        files = _zip_members(display, whole, upload=output_type is None, max_uncompressed=max_uncompressed, max_members=max_members)
+        files = _zip_members(display, whole, upload=output_type is None, max_uncompressed=max_uncompressed, max_members=max_members,
+                             paths=output_type == input_archive.OUTPUT_TYPE)
         if files is not None:
-            return Export(files=files, output_type=output_type, name=display)
+            export = Export(files=files, output_type=output_type, name=display)
+            # The engine's zip of a calc's inputs: its job.ini says what each file is.
+            return input_archive.roles_of(export) if output_type == input_archive.OUTPUT_TYPE else export
     return Export(files=[whole], output_type=output_type, name=display)
 
 
@@ -158,39 +162,26 @@ def _unclaimed(file: ExportFile, *, max_uncompressed: int) -> ParseError:
 # --- zip ------------------------------------------------------------------------------------
 
 
-def _zip_members(zip_name: str, whole: ExportFile, *, upload: bool, max_uncompressed: int, max_members: int) -> list[ExportFile] | None:
+def _zip_members(zip_name: str, whole: ExportFile, *, upload: bool, max_uncompressed: int, max_members: int,
+                 paths: bool = False) -> list[ExportFile] | None:
     """The members an upload reads (.csv) or an engine export keeps (all); None for an engine zip with no file."""
 
     def error(message: str) -> ParseError:
         return ParseError(message, file_name=zip_name)
 
-    # ZipFile builds an object per central-directory entry before anything can be counted, and
-    # each entry starts with this signature: counting it first bounds that memory.
-    if _count_signatures(whole, b"PK\x01\x02") > max_members:
-        raise error(f"more than {max_members} entries in the zip")
     with whole.open() as stream:
-        return _read_zip(zip_name, stream, upload=upload, max_uncompressed=max_uncompressed, max_members=max_members, error=error)
+        archive, entries = zips.open_zip(stream, max_members=max_members, max_total=max_uncompressed, error=error)
+        return _read_members(zip_name, archive, entries, upload=upload, max_uncompressed=max_uncompressed, error=error, paths=paths)
 
 
-def _read_zip(zip_name: str, stream, *, upload: bool, max_uncompressed: int, max_members: int, error) -> list[ExportFile] | None:
-    try:
-        archive = zipfile.ZipFile(stream)
-        entries = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
-        raise error(f"corrupt zip ({exc})") from None
-    if len(entries) > max_members:
-        raise error(f"more than {max_members} entries in the zip")
-    # Every member counts, read or not: the limit is on what the archive claims to hold.
-    declared = sum(entry.file_size for entry in entries if not entry.is_dir())
-    if declared > max_uncompressed:
-        raise error(f"the zip expands to {declared} bytes, over the limit of {max_uncompressed}")
-
+def _read_members(zip_name: str, archive: zipfile.ZipFile, entries: list[zipfile.ZipInfo], *, upload: bool, max_uncompressed: int,
+                  error, paths: bool) -> list[ExportFile] | None:
     members = [entry for entry in entries if _is_member(entry, csv_only=upload)]
     if not members:
         if upload:
             raise error("no .csv file in the zip")
         return None  # an empty engine zip: kept as the one file it is
-    names = _member_names(members, upload=upload, error=error)
+    names = _member_names(members, upload=upload, error=error, paths=paths)
     for entry, name in zip(members, names):
         if entry.flag_bits & 0x1:
             raise ParseError("encrypted member", file_name=f"{zip_name}/{name}")
@@ -199,26 +190,17 @@ def _read_zip(zip_name: str, stream, *, upload: bool, max_uncompressed: int, max
     budget = max_uncompressed
     for entry, name in zip(members, names):
         label = f"{zip_name}/{name}"
-        member_data = _read_member(archive, entry, budget, label, max_uncompressed)
+        member_data = zips.read_member(archive, entry, budget=budget, limit=max_uncompressed,
+                                       error=lambda message, label=label: ParseError(message, file_name=label))
         budget -= len(member_data)
         files.append(ExportFile(name=name, data=member_data, label=label))
     return files
 
 
-def _count_signatures(whole: ExportFile, signature: bytes) -> int:
-    # In chunks that overlap by one signature less a byte: a zip on disk is never read whole.
-    count, tail = 0, b""
-    with whole.open() as stream:
-        while chunk := stream.read(1 << 20):
-            window = tail + chunk
-            count += window.count(signature)
-            tail = window[-(len(signature) - 1):]
-    return count
-
-
-def _member_names(members: list[zipfile.ZipInfo], *, upload: bool, error) -> list[str]:
+def _member_names(members: list[zipfile.ZipInfo], *, upload: bool, error, paths: bool = False) -> list[str]:
     names = [base_name(entry.filename) for entry in members]
-    if len(set(names)) < len(names) and not upload:
+    # A job's inputs name each other by path (an exposure's CSV beside it in its folder): keep them.
+    if (len(set(names)) < len(names) or paths) and not upload:
         # An engine zip (the job's inputs) may hold one name in two folders: both are kept,
         # under their paths in the zip, so that neither is lost.
         names = [_member_path(entry.filename) for entry in members]
@@ -241,20 +223,3 @@ def _is_member(entry: zipfile.ZipInfo, *, csv_only: bool) -> bool:
     # Archives made on macOS carry AppleDouble '._x.csv' shadows (binary) under __MACOSX/.
     path = entry.filename.replace("\\", "/")
     return "__MACOSX/" not in f"/{path}" and not base_name(path).startswith("._")
-
-
-def _read_member(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, budget: int, label: str, limit: int) -> bytes:
-    # The declared sizes were checked already, but they are the archive's word: count what the
-    # decompressor actually produces, and stop as soon as it goes over.
-    chunks = []
-    size = 0
-    try:
-        with archive.open(entry) as member:
-            while chunk := member.read(_CHUNK):
-                size += len(chunk)
-                if size > budget:
-                    raise ParseError(f"the zip expands to more than the limit of {limit} bytes", file_name=label)
-                chunks.append(chunk)
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError, RuntimeError) as exc:
-        raise ParseError(f"corrupt zip ({exc})", file_name=label) from None
-    return b"".join(chunks)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import io
 import os
 from dataclasses import asdict, dataclass, field
-from typing import BinaryIO, Callable, Iterator, Protocol, Sequence, Union
+from typing import BinaryIO, Callable, Iterator, Mapping, Protocol, Sequence, Union
 
 __all__ = [
     "Column",
@@ -170,9 +170,10 @@ class Table:
     artifact_type: str  # the kind's name
     metadata: dict  # from the engine's header row and the file name (kind, imt, investigation_time, ...)
     columns: list[Column]
-    # 'point' | 'line' | 'polygon' | None: what rows() yields. With 'point' every row's geometry
-    # must be a (lon, lat) tuple (the loader's fast path unpacks it unchecked); otherwise a row may
-    # carry a (lon, lat) tuple, a Shape or None.
+    # 'point' | 'line' | 'polygon' | 'mixed' | None: what rows() yields. With 'point' every row's
+    # geometry must be a (lon, lat) tuple (the loader's fast path unpacks it unchecked); otherwise a
+    # row may carry a (lon, lat) tuple, a Shape or None ('mixed': a source model's points, lines and
+    # polygons in one file).
     geometry: str | None
     data: bytes = field(repr=False, compare=False, default=b"")  # the file's exact bytes (a parsed file)
     content_type: str = "text/csv"
@@ -272,6 +273,10 @@ class Export:
     files: Sequence[ExportFile]
     output_type: str | None = None  # 'gmf_data', 'hcurves', ...; None for an upload
     name: str = ""  # the download's or upload's file name
+    # A job's inputs (an input archive, or the engine's `input` output): file name -> its role, as
+    # the job.ini and the files it names say ('source_model', 'gsim_logic_tree', 'exposure', ...;
+    # kinds/input_archive.py). The input kinds claim files by it. Empty for every other export.
+    roles: Mapping[str, str] = field(default_factory=dict)
 
     def file(self, name: str) -> ExportFile | None:
         for candidate in self.files:
@@ -286,7 +291,7 @@ class Kind(Protocol):
     NAME: str  # artifact_type, e.g. 'gmf'; unique; [a-z_]+
     TITLE: str  # 'Ground-motion fields'
     OUTPUT_TYPES: tuple[str, ...]  # engine output types whose exports it reads (() for upload-only kinds)
-    GEOMETRY: str | None  # 'point' | 'line' | 'polygon' | None
+    GEOMETRY: str | None  # 'point' | 'line' | 'polygon' | 'mixed' | None
     # Columns a client may filter on by equality (?event_id=3 on GeoJSON, tiles, OGC items, rows).
     FILTERABLE: tuple[str, ...]
 

@@ -28,7 +28,7 @@ def test_every_kind_module_provides_the_contract():
         assert isinstance(kind.NAME, str) and kind.NAME.replace("_", "").isalpha() and kind.NAME.islower()
         assert isinstance(kind.TITLE, str) and kind.TITLE
         assert isinstance(kind.OUTPUT_TYPES, tuple) and all(isinstance(o, str) for o in kind.OUTPUT_TYPES)
-        assert kind.GEOMETRY in ("point", "line", "polygon", None)
+        assert kind.GEOMETRY in ("point", "line", "polygon", "mixed", None)
         assert isinstance(kind.FILTERABLE, tuple)
         assert callable(kind.claims) and callable(kind.read)
 
