@@ -24,7 +24,7 @@ from django.db import connection, transaction
 from django.db.models import F, Field, Func, QuerySet
 
 from core.exceptions import NotComparable
-from geo.models import Feature
+from geo.models import features_of
 from geo.thinning import THINNING_CELL
 from geo.tiles import tile_envelope_with_margin
 from icebox.models import Artifact
@@ -90,9 +90,9 @@ def comparison_pair(*, a: ReadableArtifact, b: ReadableArtifact, tolerance_km: f
     )
 
 
-def _side(artifact_id: int, envelope: Polygon | None) -> tuple[str, list]:
+def _side(artifact, envelope: Polygon | None) -> tuple[str, list]:
     """One side's rows (idx, g, props) as SQL, built by the ORM: planner-inlined, so lookups into it use its indexes."""
-    qs: QuerySet = Feature.objects.filter(artifact_id=artifact_id)
+    qs: QuerySet = features_of(artifact)
     if envelope is not None:
         qs = qs.filter(geom__bboverlaps=envelope)
     # A plain Field keeps the geometry a geometry: GeometryField would select it cast to bytea.
@@ -128,7 +128,7 @@ def _rows(pair: Pair, envelope: Polygon | None = None) -> tuple[str, list]:
     if envelope is not None:
         # Matching depends on the sites within twice the tolerance: take those, keep the envelope's.
         near = _widened(envelope, 2 * dlat)
-    a_near, b_near = _side(pair.a.pk, near), _side(pair.b.pk, near)
+    a_near, b_near = _side(pair.a, near), _side(pair.b, near)
     ab_lookup, ab_params = _nearest("a", b_near, dlat, pair.tolerance_m)
     ba_lookup, ba_params = _nearest("b", a_near, dlat, pair.tolerance_m)
     sql = (
@@ -152,7 +152,7 @@ def _rows_by_site_id(pair: Pair, envelope: Polygon | None) -> tuple[str, list]:
     """The files may repeat a custom_site_id (the parser does not forbid it): the n-th occurrence in
     a matches the n-th in b, so the matching stays one-to-one. The rank needs every row of both
     sides, so a tile reads both partitions whole and keeps its own sites afterwards."""
-    a_all, b_all = _side(pair.a.pk, None), _side(pair.b.pk, None)
+    a_all, b_all = _side(pair.a, None), _side(pair.b, None)
     ranked = (
         "SELECT s.idx, s.g, s.props, s.props->>'custom_site_id' AS k,"
         " row_number() OVER (PARTITION BY s.props->>'custom_site_id' ORDER BY s.idx) AS r FROM ({}) AS s"

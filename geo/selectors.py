@@ -20,7 +20,7 @@ from django.db.models.functions import JSONObject
 
 from core.exceptions import NotFound
 from geo.filters import filter_features
-from geo.models import Feature
+from geo.models import Feature, features_of
 from geo.thinning import THINNING_CELL
 from geo.tiles import tile_envelope_with_margin
 from icebox.selectors import ReadableArtifact, readable_row
@@ -59,7 +59,7 @@ def _features(
 ) -> QuerySet:
     """The artifact's features, intersecting any of `envelopes`, within `region` and equal to
     `filters` (geo.filters: `{"event_id": 3}`) when given."""
-    qs = filter_features(Feature.objects.filter(artifact_id=_readable_id(readable)), filters)
+    qs = filter_features(features_of(readable_row(readable)), filters)
     if envelopes:
         qs = qs.filter(reduce(operator.or_, (Q(_InBox(env)) for env in envelopes)))
     if region is not None:
@@ -220,15 +220,16 @@ def vector_tile(
     statement checks that itself, from a snapshot taken once it holds the partition.
     `filters` (geo.filters, `{"event_id": 3}`) pick the features before the cells are thinned.
     """
-    artifact_id = _readable_id(readable)
+    artifact = readable_row(readable)
+    artifact_id, part = artifact.pk, artifact.feature_part
     minlon, minlat, maxlon, maxlat = tile_envelope_with_margin(z, x, y, MVT_BUFFER / MVT_EXTENT)
     names = properties or []
     equal = list((filters or {}).items())
     params = [
         layer, MVT_EXTENT, artifact_id, z, x, y, MVT_EXTENT, MVT_BUFFER, z, x, z, y,
-        *([thin_by] if thin_by is not None else []), artifact_id, minlon, minlat, maxlon, maxlat,
+        *([thin_by] if thin_by is not None else []), part, artifact_id, minlon, minlat, maxlon, maxlat,
         *[value for name, wanted in equal for value in (name, json.dumps(wanted))],
-        *[value for name in names for value in (name, name)], artifact_id,
+        *[value for name in names for value in (name, name)], part, artifact_id,
     ]
     sql = _tile_sql(thinned=thin_by is not None, properties=len(properties) if properties is not None else None, filters=len(equal))
     # No transaction.atomic(): in autocommit, PostgreSQL runs the statements of one query string
@@ -268,11 +269,12 @@ def _tile_sql(*, thinned: bool, properties: int | None, filters: int = 0) -> str
     # The tile and its buffer in lon/lat, so that the GiST index answers `&&`.
     keys = (
         f'SELECT f."idx" AS idx, f."geom" AS g, {thin_key} AS thin_key FROM {features} f'
-        ' WHERE f."artifact_id" = %s AND f."geom" && ST_MakeEnvelope(%s, %s, %s, %s, 4326)'
+        # The partition key first, a literal by the time PostgreSQL plans (geo.models.features_of).
+        ' WHERE f."part" = %s AND f."artifact_id" = %s AND f."geom" && ST_MakeEnvelope(%s, %s, %s, %s, 4326)'
         # The expression each filterable column is indexed by (geo.filters.index_statements).
         + ' AND (f."properties" -> %s) = %s::jsonb' * filters
     )
-    base = f'SELECT f."idx" AS idx, f."geom" AS g, {props} AS props FROM {features} f WHERE f."artifact_id" = %s'
+    base = f'SELECT f."idx" AS idx, f."geom" AS g, {props} AS props FROM {features} f WHERE f."part" = %s AND f."artifact_id" = %s'
     return (
         _PLANNER + f"SELECT ST_AsMVT(q, %s, %s, 'geom', 'idx'), EXISTS (SELECT 1 FROM {_artifact_table()} WHERE id = %s) FROM ("
         "SELECT t.idx, ST_AsMVTGeom(ST_Transform(t.g, 3857), ST_TileEnvelope(%s, %s, %s), %s, %s, true) AS geom, t.props"

@@ -30,7 +30,8 @@ MAX_DISTANCE_KM = 20_016.0
 
 _PLANNER = "SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0; "
 _POINT = "ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)"
-_KNN = "(SELECT idx, geom, properties FROM geo_feature WHERE artifact_id = %(artifact)s ORDER BY geom <-> {point} LIMIT {limit})"
+# The partition key (geo.models.features_of) first: PostgreSQL plans on that one partition.
+_KNN = "(SELECT idx, geom, properties FROM geo_feature WHERE part = %(part)s AND artifact_id = %(artifact)s ORDER BY geom <-> {point} LIMIT {limit})"
 # The nearest `k` sites of one artifact within `metres`: idx, geom, m (metres on the sphere), props.
 # Candidates come from both sides of the antimeridian: in degrees, a site at 179.99 is 359.98
 # from a point at -179.99, on the sphere a kilometre or two; ST_DistanceSphere then decides.
@@ -47,7 +48,11 @@ ARTIFACT_SITE_SQL = (
 )
 CALCULATION_SITE_SQL = (
     "SELECT n.idx, ST_X(n.geom), ST_Y(n.geom), n.m, f.artifact_id, f.properties::text FROM (" + _NEAREST + ") AS n"
-    " JOIN geo_feature AS f ON f.artifact_id = ANY(%(artifacts)s) AND f.geom ~= n.geom"
+    # Each artifact's rows at the site through its own partition's GiST index (the shared one leads
+    # with artifact_id, which `= ANY` could not use): pruned to the artifacts' partitions when
+    # planned, to the one of each artifact when run.
+    " CROSS JOIN unnest(%(artifacts)s::bigint[], %(parts)s::bigint[]) AS v(artifact_id, part)"
+    " JOIN geo_feature AS f ON f.part = ANY(%(parts)s) AND f.part = v.part AND f.artifact_id = v.artifact_id AND f.geom ~= n.geom"
     " ORDER BY n.m, n.idx, f.artifact_id"
 )
 
@@ -70,9 +75,9 @@ def _query(sql: str, **params) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _params(*, artifact_id: int, lon: float, lat: float, max_distance_km: float, k: int) -> dict:
+def _params(*, artifact, lon: float, lat: float, max_distance_km: float, k: int) -> dict:
     wrapped_lon = lon - 360.0 if lon > 0 else lon + 360.0
-    return {"artifact": artifact_id, "lon": lon, "wrapped_lon": wrapped_lon, "lat": lat, "metres": max_distance_km * 1000.0, "k": k}
+    return {"artifact": artifact.pk, "part": artifact.feature_part, "lon": lon, "wrapped_lon": wrapped_lon, "lat": lat, "metres": max_distance_km * 1000.0, "k": k}
 
 
 def _none_within(what: str, lon: float, lat: float, max_distance_km: float) -> NotFound:
@@ -84,7 +89,7 @@ def artifact_site(readable: ReadableArtifact, *, lon: float, lat: float, max_dis
     `interpolate` the properties at the point itself from the sites around it."""
     artifact = readable_row(readable)
     k = INTERPOLATION_SITES if interpolate else 1
-    rows = _query(ARTIFACT_SITE_SQL, **_params(artifact_id=artifact.pk, lon=lon, lat=lat, max_distance_km=max_distance_km, k=k))
+    rows = _query(ARTIFACT_SITE_SQL, **_params(artifact=artifact, lon=lon, lat=lat, max_distance_km=max_distance_km, k=k))
     if not rows:
         raise _none_within(f"artifact {artifact.pk}", lon, lat, max_distance_km)
     sites = [Site(idx, x, y, m / 1000.0) for idx, x, y, m, _ in rows]
@@ -137,7 +142,8 @@ def calculation_site(
     rows = _query(
         CALCULATION_SITE_SQL,
         artifacts=[a.pk for a in artifacts],
-        **_params(artifact_id=sites_of.pk, lon=lon, lat=lat, max_distance_km=max_distance_km, k=k),
+        parts=[a.feature_part for a in artifacts],
+        **_params(artifact=sites_of, lon=lon, lat=lat, max_distance_km=max_distance_km, k=k),
     )
     if not rows:
         raise _none_within(f"calculation {calculation_id}", lon, lat, max_distance_km)

@@ -31,10 +31,21 @@ class Artifact(models.Model):
     feature_count = models.IntegerField(default=0)
     # [minlon, minlat, maxlon, maxlat] of the sites, in EPSG:4326.
     bbox = ArrayField(models.FloatField(), size=4, null=True)
+    # Which partition of geo_feature holds the rows (the value of its key `part`): 0 the shared
+    # partition of the small artifacts, the artifact's own id for a big one with a partition of
+    # its own (geo.loading decides while loading). Every read of the rows names it, so that
+    # PostgreSQL prunes to that one partition when it plans the statement. 0 for an artifact
+    # without rows: a read finds nothing in the shared partition.
+    feature_part = models.BigIntegerField(default=0)
 
     class Meta:
         ordering = ["-created", "-id"]
-        indexes = [models.Index(fields=["owner", "artifact_type"])]
+        indexes = [
+            models.Index(fields=["owner", "artifact_type"]),
+            # The list's order per owner (icebox.selectors.artifact_list): its first page reads
+            # the index's first rows instead of sorting every artifact the user owns.
+            models.Index(fields=["owner", "-created", "-id"], name="icebox_artifact_owner_list"),
+        ]
 
     def __str__(self):
         return f"{self.name} ({self.artifact_type}, #{self.pk})"

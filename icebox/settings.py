@@ -171,6 +171,9 @@ ICEBOX_OGC_MAX_LIMIT = env_int("ICEBOX_OGC_MAX_LIMIT", 10000, minimum=1)
 # Dropping a deleted artifact's partition locks the whole feature table: new reads wait behind
 # it, at most this long, before it gives up and leaves the partition to the next sweep (geo.loading).
 ICEBOX_PARTITION_DROP_LOCK_TIMEOUT_MS = env_int("ICEBOX_PARTITION_DROP_LOCK_TIMEOUT_MS", 50, minimum=1)
+# An artifact of at most this many rows goes into the feature table's shared partition; a bigger
+# one gets a partition of its own, loaded at the COPY floor (README "Storage layout", geo.loading).
+ICEBOX_SHARED_PARTITION_MAX_ROWS = env_int("ICEBOX_SHARED_PARTITION_MAX_ROWS", 20000, minimum=0)
 # Django refuses multipart bodies above this before our own check can name the file.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

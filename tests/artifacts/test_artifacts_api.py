@@ -10,7 +10,7 @@ import pytest
 
 from icebox.models import Artifact, ArtifactFile
 from tests.conftest import FIXTURES, fixture_bytes
-from tests.support import partition_count, read_engine_csv, upload
+from tests.support import partition_count, read_engine_csv, shared_row_count, upload
 from tests.synthetic import hazard_map_csv
 
 ALL_FIXTURE_ZIPS = sorted(p.name for p in FIXTURES.glob("calc*-csv.zip"))
@@ -251,14 +251,17 @@ def test_raw_returns_the_original_bytes_type_and_name(owner_client, path):
 
 # Committed: the partition is dropped once the delete has committed.
 @pytest.mark.django_db(transaction=True)
-def test_delete_removes_the_artifact_its_bytes_and_its_features(owner_client):
+@pytest.mark.parametrize("layout", ["shared", "own"])
+def test_delete_removes_the_artifact_its_bytes_and_its_features(owner_client, settings, layout):
+    settings.ICEBOX_SHARED_PARTITION_MAX_ROWS = 20000 if layout == "shared" else 0
     [artifact] = upload(owner_client, "hazard_uhs-mean_2.csv", fixture_bytes("hazard_uhs-mean_2.csv")).json()["artifacts"]
     [kept] = upload(owner_client, "hazard_map-mean_2.csv", fixture_bytes("hazard_map-mean_2.csv")).json()["artifacts"]
-    assert partition_count() == 2
+    stored = (shared_row_count, partition_count)[layout == "own"]
+    assert stored() == (6 if layout == "shared" else 2)
     assert owner_client.delete(f"/artifact/{artifact['id']}").status_code == 204
     assert owner_client.get(f"/artifact/{artifact['id']}").status_code == 404
     assert not ArtifactFile.objects.filter(artifact_id=artifact["id"]).exists()
-    assert partition_count() == 1
+    assert stored() == (3 if layout == "shared" else 1)
     assert len(geojson(owner_client, kept["id"])["features"]) == 3
 
 
