@@ -103,7 +103,7 @@ def _drop_feature_partitions_after_committing_tests(request):
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent = 'geo_feature'::regclass AND inhrelid <> 'geo_feature_shared'::regclass"
+            "SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent = 'geo_feature'::regclass AND inhrelid::regclass::text <> 'geo_feature_shared'"
         )
         for (table,) in cursor.fetchall():
             cursor.execute(f"DROP TABLE {table}")

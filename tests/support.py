@@ -30,7 +30,7 @@ def read_engine_csv(data: bytes):
 def partition_count() -> int:
     """Partitions of geo_feature of their own (one per big artifact), the shared one left out."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_inherits WHERE inhparent = 'geo_feature'::regclass AND inhrelid <> 'geo_feature_shared'::regclass")
+        cursor.execute("SELECT count(*) FROM pg_inherits WHERE inhparent = 'geo_feature'::regclass AND inhrelid::regclass::text <> 'geo_feature_shared'")
         attached = cursor.fetchone()[0]
         cursor.execute("SELECT count(*) FROM pg_class WHERE relname ~ '^geo_feature_[0-9]+$' AND relkind = 'r'")
         tables = cursor.fetchone()[0]
