@@ -7,9 +7,11 @@ class IceboxConfig(AppConfig):
 
     def ready(self):
         from icebox import housekeeping, tempfiles
+        from icebox.selectors import compact_artifact_counts
 
         # Django's system checks refuse a FILE_UPLOAD_TEMP_DIR that does not exist: create
         # ICEBOX_TMP_DIR before they run, so that any entry point (manage.py, gunicorn, pytest)
         # works on a fresh clone or with a new ICEBOX_TMP_DIR.
         tempfiles.directory()
         housekeeping.register("orphaned temporary files", tempfiles.sweep)
+        housekeeping.register("artifact count deltas summed up", compact_artifact_counts)
