@@ -28,6 +28,7 @@ help:
 	@echo "make manage CMD='drf_create_token alice'   a manage.py command with make run's settings"
 	@echo "make bench      the map-serving benchmark (a few minutes)"
 	@echo "make bench-slow slow clients streaming whole maps beside tiles and lists (about 6 minutes)"
+	@echo "make bench-artifacts  uploads, reads, tiles and the list with 100,000 artifacts against one (about 3 minutes)"
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -68,3 +69,10 @@ bench: bootstrap
 .PHONY: bench-slow
 bench-slow: bootstrap
 	$(PY) bench/slow_clients.py $(BENCH_ARGS)
+
+# Uploads, reads, tiles and the list page with 100,000 artifacts against the same with one
+# (README, Storage layout): its own database (icebox_bench_artifacts), about 3 minutes.
+# Extra args: BENCH_ARGS='--artifacts 20000 --runs 15'.
+.PHONY: bench-artifacts
+bench-artifacts: bootstrap
+	$(PY) bench/artifacts.py $(BENCH_ARGS)

@@ -185,8 +185,9 @@ def stream_collection(sql: str, params: list, *, artifact_ids: tuple[int, ...], 
 def check_still_there(artifact_id: int) -> None:
     """Run after the feature query is declared, which holds the artifact's partition from then on.
 
-    A delete drops the partition only after its own commit; so if the artifact is still there
-    now, its partition was there when the query was declared, and the query reads every row.
+    A delete drops a partition of its own only after its own commit, and deletes rows of the
+    shared one in that commit; so if the artifact is still there now, its rows were there in
+    the snapshot the query was declared with, and the query reads every one of them.
     """
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {_artifact_table()} WHERE id = %s)", [artifact_id])

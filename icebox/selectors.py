@@ -23,9 +23,10 @@ def artifact_list(*, user, artifact_type: str | None = None, calculation: str | 
     that a page takes as long with 100,000 artifacts as with one. The condition with shares is an
     OR that no index orders: every readable row is read and sorted.
     """
-    if user.is_authenticated and (shared == "false" or (shared is None and not anything_shared_with(user))):
+    # A calculation's list is short whatever the condition: no query to find out, there.
+    if calculation is None and user.is_authenticated and (shared == "false" or (shared is None and not anything_shared_with(user))):
         qs = Artifact.objects.filter(owner_id=user.pk)
-        if artifact_type is None and calculation is None:
+        if artifact_type is None:
             owner_id = user.pk
             qs = qs.with_known_count(lambda: own_artifact_count(owner_id))
     else:
