@@ -1,13 +1,14 @@
 """Benchmark of Icebox with a hundred thousand artifacts (`make bench-artifacts`, issue 8 part 2).
 
-In one throw-away database and one run: measures, through HTTP against real gunicorn servers, a
-small upload, a bbox read, a vector tile, the first page of /artifacts, and a read right after
-another connection's upload, first with one artifact in the database, then again after adding
-100,000 small artifacts (bulk SQL: the setup is not what is measured) and a few big ones (real
-uploads, a partition each), and prints each figure with its ratio to the one-artifact figure
-(target: at most 1.2x each). A missed target is printed as missed.
+In one run, two throw-away databases: one with one artifact (and the uploads of the measurement),
+and a copy of it to which 100,000 small artifacts (bulk SQL: the setup is not what is measured)
+and a few big ones (HTTP uploads, a partition each) are added. Measures, through HTTP against real
+gunicorn servers, alternately on each database: a small upload, a bbox read, a vector tile, the
+first page of /artifacts, and a read right after another connection's upload; prints each
+figure with its ratio to the one-artifact figure (target: at most 1.2x each). A missed target is
+printed as missed.
 
-Two gunicorn servers (one worker each) share the database, so that "another connection" is
+Each database has two gunicorn servers (one worker each), so that "another connection" is
 certain: uploads go to one, reads to the other, whose worker keeps its database connection
 (CONN_MAX_AGE) with its cached catalog, as a web worker does. The same read is also timed as
 one SQL statement on a connection kept open, right after an upload (the catalog effect alone).
@@ -28,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.database import fresh_database, psql_dsn  # noqa: E402
+from bench.database import database_url, fresh_database, psql_dsn  # noqa: E402
 from bench.maps import Server, _SERVERS, tile_of  # noqa: E402
 from tests.synthetic import hazard_map_csv  # noqa: E402
 
@@ -48,23 +49,19 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=20, help="rows of each bulk-made small artifact")
     parser.add_argument("--big", type=int, default=3, help="big artifacts (a partition each) added with them")
     parser.add_argument("--runs", type=int, default=25, help="requests per measurement (median reported)")
-    parser.add_argument("--keep", action="store_true", help=f"keep the database {BENCH_DB} afterwards")
+    parser.add_argument("--keep", action="store_true", help=f"keep the databases {BENCH_DB} (one artifact) and {BENCH_DB}_many afterwards")
     args = parser.parse_args()
     started = time.perf_counter()
     with fresh_database(BENCH_DB, keep=args.keep) as (url, env):
-        try:
-            one, many, setup = run(args, url, env)
-        finally:
-            for server in _SERVERS:
-                server.stop()
+        one, many, setup = run(args, url, env)
     print_table(args, one, many, setup, time.perf_counter() - started)
     return 0
 
 
 def run(args, url, env):
     import psycopg2
-    import requests
     from django.contrib.auth import get_user_model
+    from django.db import connections
     from rest_framework.authtoken.models import Token
 
     from artifacts.services import artifact_upload
@@ -74,91 +71,129 @@ def run(args, url, env):
     small = hazard_map_csv(SMALL["nlon"], SMALL["nlat"], lon0=SMALL["lon0"], lat0=SMALL["lat0"], step=SMALL["step"])
     [target] = artifact_upload(owner=user, file_name="hazard_map-mean_100.csv", data=small)
     assert target.feature_part == 0, "the small artifact must be in the shared partition"
+    connections.close_all()
 
-    print("starting two gunicorn servers (uploads, reads) ...", flush=True)
-    uploads, reads = Server(env, workers=1), Server(env, workers=1)
-    up, rd = requests.Session(), requests.Session()
-    for session in (up, rd):
-        session.headers.update({"Authorization": f"Token {token}", "Accept-Encoding": "identity"})
-    sql = psycopg2.connect(psql_dsn(url))
-    sql.autocommit = True
-    cur = sql.cursor()
+    # The database with many artifacts starts as a copy of the one with one: the same user, token
+    # and artifact, so that each measurement runs on both, alternately, under the same load.
+    many_db = BENCH_DB + "_many"
+    admin = psycopg2.connect(psql_dsn(url, "postgres"))
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {many_db}")
+        cursor.execute(f"CREATE DATABASE {many_db} TEMPLATE {BENCH_DB}")
+    many_url = database_url(many_db)
+    setup = {}
+    try:
+        sql = psycopg2.connect(psql_dsn(many_url))
+        sql.autocommit = True
+        cur = sql.cursor()
+        print("starting gunicorn servers: uploads and reads, for each database ...", flush=True)
+        one_side = Side(env, token)
+        many_side = Side({**env, "DATABASE_URL": many_url}, token)
+
+        print(f"adding {args.big} big artifacts ({BIG_GRID[0] * BIG_GRID[1]:,} sites each, HTTP uploads) ...", flush=True)
+        start = time.perf_counter()
+        big = hazard_map_csv(*BIG_GRID, lon0=20.0, lat0=35.0, step=0.02)
+        for i in range(args.big):
+            [artifact] = many_side.upload(f"hazard_map-mean_big{i}.csv", big)
+            assert artifact["id"] != target.pk
+        setup["big uploads"] = time.perf_counter() - start
+        print(f"adding {args.artifacts:,} small artifacts of {args.rows} rows (bulk SQL) ...", flush=True)
+        start = time.perf_counter()
+        bulk_artifacts(cur, target_id=target.pk, count=args.artifacts, rows=args.rows)
+        setup["bulk SQL"] = time.perf_counter() - start
+        cur.execute("SELECT count(*) FROM icebox_artifact")
+        setup["artifacts"] = cur.fetchone()[0]
+        cur.execute("SELECT count(*) FROM pg_inherits WHERE inhparent = 'geo_feature'::regclass")
+        setup["partitions"] = cur.fetchone()[0]
+        cur.execute("SELECT count(*) FROM pg_inherits WHERE inhparent = 'geo_feature'::regclass AND inhrelid::regclass::text <> 'geo_feature_shared'")
+        assert cur.fetchone()[0] == args.big, "each big artifact must have a partition of its own"
+        one_sql = psycopg2.connect(psql_dsn(url))
+        one_sql.autocommit = True
+        one_side.sql, many_side.sql = one_sql.cursor(), cur
+        one, many = measure(args, target, small, one_side, many_side)
+        one_sql.close()
+        sql.close()
+    finally:
+        for server in _SERVERS:
+            server.stop()
+        if not args.keep:
+            with admin.cursor() as cursor:
+                cursor.execute(f"DROP DATABASE IF EXISTS {many_db} WITH (FORCE)")
+        admin.close()
+    return one, many, setup
+
+
+class Side:
+    """One database served by two gunicorn servers of one worker each: uploads, and reads."""
+
+    def __init__(self, env: dict, token: str):
+        import requests
+
+        self.uploads, self.reads = Server(env, workers=1), Server(env, workers=1)
+        self.up, self.rd = requests.Session(), requests.Session()
+        for session in (self.up, self.rd):
+            session.headers.update({"Authorization": f"Token {token}", "Accept-Encoding": "identity"})
+        self.sql = None
+
+    def upload(self, name: str, data: bytes) -> list[dict]:
+        response = self.up.post(self.uploads.url + "/artifacts", files={"file": (name, data, "text/csv")})
+        assert response.status_code == 201, (response.status_code, response.text[:300])
+        return response.json()["artifacts"]
+
+    def get(self, path: str) -> float:
+        start = time.perf_counter()
+        response = self.rd.get(self.reads.url + path)
+        seconds = time.perf_counter() - start
+        assert response.status_code == 200, (path, response.status_code, response.text[:300])
+        return seconds
+
+
+def measure(args, target, small: bytes, one: Side, many: Side) -> tuple[dict, dict]:
     x, y = tile_of(SMALL["lon0"] + 0.45, SMALL["lat0"] + 0.45, TILE_Z)
     minlon, minlat, maxlon, maxlat = (float(v) for v in BBOX.split(","))
 
-    def get(path: str, *, expect: int = 200) -> float:
+    def upload(side: Side) -> float:
         start = time.perf_counter()
-        response = rd.get(reads.url + path)
-        seconds = time.perf_counter() - start
-        assert response.status_code == expect, (path, response.status_code, response.text[:300])
-        return seconds
+        side.upload("hazard_map-mean_100.csv", small)
+        return time.perf_counter() - start
 
-    def upload() -> float:
+    def sql_read(side: Side) -> float:
         start = time.perf_counter()
-        response = up.post(uploads.url + "/artifacts", files={"file": ("hazard_map-mean_100.csv", small, "text/csv")})
-        seconds = time.perf_counter() - start
-        assert response.status_code == 201, (response.status_code, response.text[:300])
-        return seconds
-
-    def sql_read() -> float:
-        start = time.perf_counter()
-        cur.execute(
+        side.sql.execute(
             "SELECT count(*) FROM geo_feature WHERE part = %s AND artifact_id = %s AND geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)",
             [target.feature_part, target.pk, minlon, minlat, maxlon, maxlat],
         )
-        cur.fetchall()
+        side.sql.fetchall()
         return time.perf_counter() - start
 
-    def read_after_upload() -> float:
-        upload()
-        return get(f"/artifact/{target.pk}?bbox={BBOX}")
+    def read_after_upload(side: Side) -> float:
+        upload(side)
+        return side.get(f"/artifact/{target.pk}?bbox={BBOX}")
 
-    def sql_after_upload() -> float:
-        upload()
-        return sql_read()
+    def sql_after_upload(side: Side) -> float:
+        upload(side)
+        return sql_read(side)
 
     measurements = {
         "small upload (100 sites, HTTP POST)": upload,
-        "bbox read (16 of 100 sites, GeoJSON)": lambda: get(f"/artifact/{target.pk}?bbox={BBOX}"),
-        f"tile z{TILE_Z}": lambda: get(f"/artifact/{target.pk}/tiles/{TILE_Z}/{x}/{y}.mvt"),
-        "list page (/artifacts, first page with count)": lambda: get("/artifacts"),
+        "bbox read (16 of 100 sites, GeoJSON)": lambda side: side.get(f"/artifact/{target.pk}?bbox={BBOX}"),
+        f"tile z{TILE_Z}": lambda side: side.get(f"/artifact/{target.pk}/tiles/{TILE_Z}/{x}/{y}.mvt"),
+        "list page (/artifacts, first page with count)": lambda side: side.get("/artifacts"),
         "bbox read right after an upload on another server": read_after_upload,
         "same read as SQL, right after an upload (warm connection)": sql_after_upload,
     }
-
-    def measure(label: str) -> dict:
-        print(f"measuring with {label} ...", flush=True)
-        for fn in measurements.values():  # warm-up: every worker has imported and connected
-            fn(), fn()
-        samples = {name: [] for name in measurements}
-        # Interleaved, so that a busy moment of the machine spreads over all of them.
-        for _ in range(args.runs):
-            for name, fn in measurements.items():
-                samples[name].append(fn())
-        return {name: statistics.median(values) for name, values in samples.items()}
-
-    one = measure("1 artifact (and the uploads of the measurement)")
-
-    print(f"adding {args.big} big artifacts ({BIG_GRID[0] * BIG_GRID[1]:,} sites each, real uploads) ...", flush=True)
-    setup = {}
-    start = time.perf_counter()
-    big = hazard_map_csv(*BIG_GRID, lon0=20.0, lat0=35.0, step=0.02)
-    for i in range(args.big):
-        [artifact] = artifact_upload(owner=user, file_name=f"hazard_map-mean_big{i}.csv", data=big)
-        assert artifact.feature_part == artifact.pk, "a big artifact must have a partition of its own"
-    setup["big uploads"] = time.perf_counter() - start
-    print(f"adding {args.artifacts:,} small artifacts of {args.rows} rows (bulk SQL) ...", flush=True)
-    start = time.perf_counter()
-    bulk_artifacts(cur, target_id=target.pk, count=args.artifacts, rows=args.rows)
-    setup["bulk SQL"] = time.perf_counter() - start
-    cur.execute("SELECT count(*) FROM icebox_artifact")
-    setup["artifacts"] = cur.fetchone()[0]
-    cur.execute("SELECT count(*) FROM pg_inherits WHERE inhparent = 'geo_feature'::regclass")
-    setup["partitions"] = cur.fetchone()[0]
-    many = measure(f"{setup['artifacts']:,} artifacts")
-    cur.close()
-    sql.close()
-    return one, many, setup
+    print(f"measuring, alternately on both databases, {args.runs} runs ...", flush=True)
+    for fn in measurements.values():  # warm-up: every worker has imported and connected
+        for side in (one, many):
+            fn(side), fn(side)
+    samples = {side: {name: [] for name in measurements} for side in ("one", "many")}
+    # Interleaved, so that a busy moment of the machine spreads over all of them.
+    for _ in range(args.runs):
+        for name, fn in measurements.items():
+            samples["one"][name].append(fn(one))
+            samples["many"][name].append(fn(many))
+    return tuple({name: statistics.median(values) for name, values in samples[side].items()} for side in ("one", "many"))
 
 
 def bulk_artifacts(cur, *, target_id: int, count: int, rows: int) -> None:

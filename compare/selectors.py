@@ -24,7 +24,7 @@ from django.db import connection, transaction
 from django.db.models import F, Field, Func, QuerySet
 
 from core.exceptions import NotComparable
-from geo.models import features_of
+from geo.models import features_of, planner_for
 from geo.thinning import THINNING_CELL
 from geo.tiles import tile_envelope_with_margin
 from icebox.models import Artifact
@@ -228,7 +228,7 @@ def comparison_chunks(pair: Pair) -> Iterator[bytes]:
     separator = ""
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(_CURSOR_PLANNER + "SELECT 1")
+            cursor.execute(_CURSOR_PLANNER + planner_for(pair.a, pair.b) + "SELECT 1")
         with connection.chunked_cursor() as cursor:
             cursor.execute(sql, [*prop_params, *row_params])
             while batch := cursor.fetchmany(FETCH_ROWS):
@@ -251,7 +251,7 @@ def comparison_summary(pair: Pair) -> dict:
                 aggregates.append(f"{function}({expression})")
                 params += [column] * count
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_PLANNER + f"SELECT {', '.join(aggregates)} FROM ({rows}) AS r", [*params, *row_params])
+        cursor.execute(_PLANNER + planner_for(pair.a, pair.b) + f"SELECT {', '.join(aggregates)} FROM ({rows}) AS r", [*params, *row_params])
         values = list(cursor.fetchone())
     matched, only_a, only_b, max_distance_km = values[:4]
     stats = {}
@@ -289,7 +289,7 @@ def comparison_tile(pair: Pair, *, z: int, x: int, y: int, layer: str) -> bytes:
     difference, thin_params = (_values()[2], [pair.columns[0]] * 2) if pair.columns else ("NULL::float8", [])
     cell = f"floor(ST_X(m.geom) / {THINNING_CELL}), floor(ST_Y(m.geom) / {THINNING_CELL})"
     sql = (
-        _PLANNER + f"SELECT ST_AsMVT(q, %s, %s, 'geom') FROM (SELECT DISTINCT ON ({cell}) m.geom, m.props FROM ("
+        _PLANNER + planner_for(pair.a, pair.b) + f"SELECT ST_AsMVT(q, %s, %s, 'geom') FROM (SELECT DISTINCT ON ({cell}) m.geom, m.props FROM ("
         "SELECT ST_AsMVTGeom(ST_Transform(r.g, 3857), ST_TileEnvelope(%s, %s, %s), %s, %s, true) AS geom,"
         f" {props} AS props, abs({difference}) AS thin_key, r.a_idx, r.b_idx FROM ({rows}) AS r) AS m"
         f" WHERE m.geom IS NOT NULL ORDER BY {cell}, m.thin_key DESC NULLS LAST, m.a_idx NULLS LAST, m.b_idx) AS q"

@@ -40,6 +40,20 @@ class Feature(models.Model):
         db_table = "geo_feature"
 
 
+def planner_for(*artifacts) -> str:
+    """SET LOCAL statements for a statement reading these artifacts' rows ('' for none needed).
+
+    In the shared partition an artifact's rows are found by its primary key (artifact_id, idx)
+    or by the GiST index on (artifact_id, geom). Left to itself the planner also ANDs a bitmap of
+    the primary key with one of the GiST index probed by the geometry alone, which reads the rows
+    of every artifact in the box (measured: 1.5 to 20 ms instead of 0.1 with 100,000 artifacts,
+    growing with the artifacts at the same place). Without bitmap scans it takes one of the two.
+    """
+    if any(artifact.feature_part == SHARED_PART for artifact in artifacts):
+        return "SET LOCAL enable_bitmapscan = off; "
+    return ""
+
+
 def features_of(artifact) -> models.QuerySet:
     """The rows of `artifact` (an icebox Artifact), on the one partition that holds them.
 

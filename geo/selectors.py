@@ -20,7 +20,7 @@ from django.db.models.functions import JSONObject
 
 from core.exceptions import NotFound
 from geo.filters import filter_features
-from geo.models import Feature, features_of
+from geo.models import Feature, features_of, planner_for
 from geo.thinning import THINNING_CELL
 from geo.tiles import tile_envelope_with_margin
 from icebox.selectors import ReadableArtifact, readable_row
@@ -130,7 +130,7 @@ def feature_collection_chunks(
     its partition may be gone, and the stream breaks (raises NotFound) instead of ending as a
     complete, empty collection.
     """
-    artifact_id = _readable_id(readable)
+    artifact = readable_row(readable)
     features = _features(readable, envelopes=envelopes, region=region, filters=filters)
     # An equality filter too: one event's rows come from its index, not from a walk of the primary key.
     filtered = bool(envelopes) or region is not None or bool(filters)
@@ -147,24 +147,25 @@ def feature_collection_chunks(
         else:
             sql = f"SELECT {_FEATURE_TEXT} FROM ({base}) AS t ORDER BY t.idx{page}"
         params += page_params
-    return stream_collection(sql, params, artifact_ids=(artifact_id,), limit=limit, trailer=trailer)
+    return stream_collection(sql, params, artifacts=(artifact,), limit=limit, trailer=trailer)
 
 
-def stream_collection(sql: str, params: list, *, artifact_ids: tuple[int, ...], limit: int | None, trailer) -> Iterator[bytes]:
+def stream_collection(sql: str, params: list, *, artifacts: tuple, limit: int | None, trailer) -> Iterator[bytes]:
     """A FeatureCollection of the feature texts `sql` yields (one column), streamed from a server-side
     cursor, cut at `limit` (the statement asks one row more), `trailer(returned, more)` last.
-    Every artifact the rows come from is checked to be still there once the statement holds it."""
+    Every artifact the rows come from (`artifacts`, icebox Artifacts) is checked to be still there
+    once the statement holds it."""
     yield b'{"type":"FeatureCollection","features":['
     returned = 0
     more = False
     separator = ""
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(_CURSOR_PLANNER + "SELECT 1")
+            cursor.execute(_CURSOR_PLANNER + planner_for(*artifacts) + "SELECT 1")
         with connection.chunked_cursor() as cursor:
             cursor.execute(sql, params)
-            for artifact_id in artifact_ids:
-                check_still_there(artifact_id)
+            for artifact in artifacts:
+                check_still_there(artifact.pk)
             while batch := cursor.fetchmany(FETCH_ROWS):
                 if limit is not None and returned + len(batch) > limit:
                     batch = batch[: limit - returned]
@@ -237,7 +238,7 @@ def vector_tile(
     # as one implicit transaction, so SET LOCAL holds for the SELECT and no more, without the two
     # round trips of BEGIN and COMMIT (a z12 tile takes well under a millisecond in SQL).
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(planner_for(artifact) + sql, params)
         data, still_there = cursor.fetchone()
     if not still_there:
         raise NotFound(f"artifact {artifact_id} not found")

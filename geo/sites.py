@@ -18,6 +18,7 @@ from django.db import connection
 
 from core.exceptions import NotFound
 from geo import interpolation, site_values
+from geo.models import planner_for
 from icebox.selectors import ReadableArtifact, readable_row
 
 # Sites ordered by planar distance among which the spherical nearest is chosen.
@@ -51,7 +52,7 @@ CALCULATION_SITE_SQL = (
     # Each artifact's rows at the site through its own partition's GiST index (the shared one leads
     # with artifact_id, which `= ANY` could not use): pruned to the artifacts' partitions when
     # planned, to the one of each artifact when run.
-    " CROSS JOIN unnest(%(artifacts)s::bigint[], %(parts)s::bigint[]) AS v(artifact_id, part)"
+    " CROSS JOIN unnest(%(artifact_ids)s::bigint[], %(parts)s::bigint[]) AS v(artifact_id, part)"
     " JOIN geo_feature AS f ON f.part = ANY(%(parts)s) AND f.part = v.part AND f.artifact_id = v.artifact_id AND f.geom ~= n.geom"
     " ORDER BY n.m, n.idx, f.artifact_id"
 )
@@ -68,10 +69,10 @@ class Site:
         return {"id": self.idx, "lon": self.lon, "lat": self.lat, "distance_km": self.distance_km}
 
 
-def _query(sql: str, **params) -> list[tuple]:
+def _query(sql: str, *, artifacts: list, **params) -> list[tuple]:
     # In autocommit the statements of one query string are one transaction: SET LOCAL holds for the SELECT.
     with connection.cursor() as cursor:
-        cursor.execute(_PLANNER + sql, params)
+        cursor.execute(_PLANNER + planner_for(*artifacts) + sql, params)
         return cursor.fetchall()
 
 
@@ -89,7 +90,7 @@ def artifact_site(readable: ReadableArtifact, *, lon: float, lat: float, max_dis
     `interpolate` the properties at the point itself from the sites around it."""
     artifact = readable_row(readable)
     k = INTERPOLATION_SITES if interpolate else 1
-    rows = _query(ARTIFACT_SITE_SQL, **_params(artifact=artifact, lon=lon, lat=lat, max_distance_km=max_distance_km, k=k))
+    rows = _query(ARTIFACT_SITE_SQL, artifacts=[artifact], **_params(artifact=artifact, lon=lon, lat=lat, max_distance_km=max_distance_km, k=k))
     if not rows:
         raise _none_within(f"artifact {artifact.pk}", lon, lat, max_distance_km)
     sites = [Site(idx, x, y, m / 1000.0) for idx, x, y, m, _ in rows]
@@ -141,7 +142,8 @@ def calculation_site(
     k = INTERPOLATION_SITES if interpolate else 1
     rows = _query(
         CALCULATION_SITE_SQL,
-        artifacts=[a.pk for a in artifacts],
+        artifacts=artifacts,
+        artifact_ids=[a.pk for a in artifacts],
         parts=[a.feature_part for a in artifacts],
         **_params(artifact=sites_of, lon=lon, lat=lat, max_distance_km=max_distance_km, k=k),
     )

@@ -20,7 +20,7 @@ from django.db.models import QuerySet
 
 from core.exceptions import InvalidParameter
 from geo.filters import filter_features
-from geo.models import Feature, features_of
+from geo.models import Feature, features_of, planner_for
 from geo.selectors import check_still_there, stream_collection
 from icebox.selectors import ReadableArtifact, readable_row
 
@@ -42,7 +42,7 @@ def table_rows(readable: ReadableArtifact, *, filters: Mapping[str, object] | No
     sql = f"SELECT t.properties::text FROM ({base}) AS t ORDER BY t.idx LIMIT %s OFFSET %s"
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(_PLANNER + "SELECT 1")
+            cursor.execute(_PLANNER + planner_for(artifact) + "SELECT 1")
             cursor.execute(sql, [*params, limit + 1, offset])
             texts = [row[0] for row in cursor.fetchall()]
             check_still_there(artifact.pk)
@@ -65,7 +65,7 @@ def check_joins_assets(*, table: ReadableArtifact, exposure: ReadableArtifact, f
     )
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(sql, [ASSET_ID, *params, exposure.feature_part, exposure.pk, EXPOSURE_ID, ASSET_ID, _SHOWN_UNJOINED + 1])
+            cursor.execute(planner_for(table, exposure) + sql, [ASSET_ID, *params, exposure.feature_part, exposure.pk, EXPOSURE_ID, ASSET_ID, _SHOWN_UNJOINED + 1])
             unjoined = [row[0] for row in cursor.fetchall()]
     if unjoined:
         shown = ", ".join("null" if value is None else repr(value) for value in unjoined[:_SHOWN_UNJOINED])
@@ -106,7 +106,7 @@ def joined_feature_chunks(
         f" ORDER BY t.idx{page}"
     )
     all_params = [*props_params, *params, exposure.feature_part, exposure.pk, EXPOSURE_ID, ASSET_ID, *page_params]
-    return stream_collection(sql, all_params, artifact_ids=(table.pk, exposure.pk), limit=limit, trailer=trailer)
+    return stream_collection(sql, all_params, artifacts=(table, exposure), limit=limit, trailer=trailer)
 
 
 def _filtered(table, filters) -> QuerySet:

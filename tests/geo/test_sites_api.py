@@ -202,7 +202,7 @@ def test_a_calculation_site_is_a_nearest_neighbour_index_scan_and_index_probes_o
         )
     parts = [Artifact.objects.get(pk=a["id"]).feature_part for a in (first, second)]
     params = {
-        "artifact": first["id"], "part": parts[0], "artifacts": [first["id"], second["id"]], "parts": parts,
+        "artifact": first["id"], "part": parts[0], "artifact_ids": [first["id"], second["id"]], "parts": parts,
         "lon": 7.01, "wrapped_lon": -352.99, "lat": 42.0, "metres": 100_000.0, "k": 4,
     }
     plan = _plan(sites.CALCULATION_SITE_SQL, params)
