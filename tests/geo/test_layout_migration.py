@@ -14,9 +14,9 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from artifacts.services import artifact_upload
 from geo.loading import drop_orphan_partitions, orphan_partitions, partition_name
 from icebox.models import Artifact
-from icebox.services import artifact_upload
 from tests.conftest import fixture_bytes
 from tests.maps_support import body
 from tests.support import partition_count, shared_row_count

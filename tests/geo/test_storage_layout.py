@@ -16,10 +16,10 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 
 import kinds
-from geo.loading import SHARED_PARTITION, drop_orphan_partitions, load_features, orphan_partitions, partition_name
+from artifacts.services import artifact_create, artifact_delete, artifact_upload
+from geo.loading import SHARED_PARTITION, drop_orphan_partitions, orphan_partitions, partition_name
 from geo.models import SHARED_PART
 from icebox.models import Artifact
-from artifacts.services import artifact_create, artifact_delete, artifact_upload
 from tests.conftest import fixture_bytes
 from tests.geo import event_points_kind
 from tests.maps_support import body

@@ -10,9 +10,9 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from artifacts.services import artifact_delete, artifact_upload
 from icebox.models import Artifact
 from icebox.selectors import artifact_list, compact_artifact_counts, own_artifact_count
-from icebox.services import artifact_delete, artifact_upload
 from sharing.services import share_create
 from tests.conftest import fixture_bytes
 
