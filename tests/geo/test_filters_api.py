@@ -17,7 +17,6 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-import kinds
 from geo.filters import filter_features
 from geo.models import Feature
 from tests.geo import event_points_kind
@@ -28,14 +27,6 @@ pytestmark = pytest.mark.django_db
 
 EVENTS, NLON, NLAT = 4, 6, 5
 TILE = (10, 540, 387)  # z/x/y of the tile holding the grid's south-west corner (lon 10, lat 40)
-
-
-@pytest.fixture
-def event_kind(monkeypatch):
-    monkeypatch.setattr(kinds, "KINDS", (event_points_kind, *kinds.KINDS))
-    monkeypatch.setitem(kinds._BY_NAME, event_points_kind.NAME, event_points_kind)
-    monkeypatch.setattr(kinds, "ARTIFACT_TYPES", (*kinds.ARTIFACT_TYPES, event_points_kind.NAME))
-    return event_points_kind
 
 
 def expected_rows(data: bytes) -> list[dict]:

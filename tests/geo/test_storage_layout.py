@@ -149,14 +149,6 @@ def test_map_reads_are_the_same_from_the_shared_partition_and_from_its_own(owner
     assert from_shared[5][1] != b""
 
 
-@pytest.fixture
-def event_kind(monkeypatch):
-    monkeypatch.setattr(kinds, "KINDS", (event_points_kind, *kinds.KINDS))
-    monkeypatch.setitem(kinds._BY_NAME, event_points_kind.NAME, event_points_kind)
-    monkeypatch.setattr(kinds, "ARTIFACT_TYPES", (*kinds.ARTIFACT_TYPES, event_points_kind.NAME))
-    return event_points_kind
-
-
 FILTER_READS = [
     "/artifact/{a}?event_id=2",
     "/artifact/{a}?event_id=2&site=s3",
