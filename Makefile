@@ -30,6 +30,7 @@ help:
 	@echo "make bench-slow slow clients streaming whole maps beside tiles and lists (about 6 minutes)"
 	@echo "make bench-parsing  uploads of 100k/1M-site maps and a GMF zip against COPY by hand (about 5 minutes)"
 	@echo "make bench-bytes a 2 GB engine file imported, downloaded raw and uploaded, against cp and a socket copy (a few minutes)"
+	@echo "make bench-artifacts  uploads, reads, tiles and the list with 100,000 artifacts against one (about 3 minutes)"
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -83,3 +84,9 @@ bench-slow: bootstrap
 .PHONY: bench-bytes
 bench-bytes: bootstrap
 	$(PY) bench/bytes.py $(BENCH_ARGS)
+# Uploads, reads, tiles and the list page with 100,000 artifacts against the same with one
+# (README, Storage layout): its own database (icebox_bench_artifacts), about 3 minutes.
+# Extra args: BENCH_ARGS='--artifacts 20000 --runs 15'.
+.PHONY: bench-artifacts
+bench-artifacts: bootstrap
+	$(PY) bench/artifacts.py $(BENCH_ARGS)

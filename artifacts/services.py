@@ -12,7 +12,7 @@ from django.db import transaction
 import kinds
 from blobs import store as blob_store
 from core.exceptions import InvalidFile, InvalidParameter
-from geo.loading import drop_partition, load_features
+from geo.loading import delete_features, load_features
 from icebox.models import Artifact
 from kinds.base import Table
 
@@ -71,7 +71,8 @@ def artifact_create(*, owner, table: Table, name: str | None = None, metadata: d
             loaded = load_features(artifact_id=artifact.pk, table=table)
             artifact.feature_count = loaded.count
             artifact.bbox = loaded.bbox
-            artifact.save(update_fields=["feature_count", "bbox"])
+            artifact.feature_part = loaded.part
+            artifact.save(update_fields=["feature_count", "bbox", "feature_part"])
     return artifact
 
 
@@ -94,17 +95,18 @@ def _check_file_name(file_name: str) -> None:
 
 
 def artifact_delete(*, artifact: Artifact) -> None:
-    """Remove the artifact and its bytes at once; its features go as soon as no read holds them.
+    """Remove the artifact and its bytes at once; its features with them, or as soon as no read holds them.
 
     The transaction takes row locks only, so it never waits for reads in progress (a stream of
     this very artifact goes on to its end, from its own snapshot) and no new read waits for it:
-    from its commit every lookup of the artifact is a 404. Dropping the partition needs the
-    parent table to itself; it is tried right after the commit and, while reads keep it busy,
-    again by `geo.loading.drop_orphan_partitions` (the periodic sweep).
+    from its commit every lookup of the artifact is a 404. The rows of a small artifact (in the
+    shared partition) are deleted in the same transaction. A partition of its own is dropped
+    after the commit, which needs the parent table to itself; while reads keep it busy, again by
+    `geo.loading.drop_orphan_partitions` (the periodic sweep).
     """
-    artifact_id, sha256 = artifact.pk, artifact.sha256
+    artifact_id, part, sha256 = artifact.pk, artifact.feature_part, artifact.sha256
     with transaction.atomic():
         artifact.delete()
-        transaction.on_commit(lambda: drop_partition(artifact_id=artifact_id, lock_timeout_ms=settings.ICEBOX_PARTITION_DROP_LOCK_TIMEOUT_MS))
+        delete_features(artifact_id=artifact_id, part=part)
         # The bytes, unless another artifact has the same (the sweep retries if a writer holds them).
         transaction.on_commit(lambda: blob_store.release(sha256), robust=True)

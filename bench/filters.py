@@ -45,8 +45,8 @@ def main() -> int:
         from django.db import connection
 
         from geo.filters import filter_features
-        from geo.models import Feature
         from artifacts import services
+        from geo.models import features_of
 
         owner = get_user_model().objects.create_user("bench")
         data = risk_by_event(args.rows, args.events)
@@ -54,7 +54,7 @@ def main() -> int:
         [artifact] = services.artifact_upload(owner=owner, file_name="risk_by_event_9.csv", data=data)
         print(f"stored {artifact.feature_count} rows ({len(data) / 1e6:.0f} MB) in {time.perf_counter() - started:.1f} s")
         event = args.events // 2
-        query = filter_features(Feature.objects.filter(artifact_id=artifact.pk), {"event_id": event}).values("idx", "properties")
+        query = filter_features(features_of(artifact), {"event_id": event}).values("idx", "properties")
         sql, params = query.query.sql_with_params()
         statement = f"EXPLAIN (ANALYZE, BUFFERS) SELECT t.properties::text FROM ({sql}) AS t ORDER BY t.idx LIMIT 1001"
         for label in ("with the partition's index on (properties -> 'event_id')", "without it (dropped)"):

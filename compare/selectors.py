@@ -25,7 +25,7 @@ from django.db.models import F, Field, Func, QuerySet
 
 import kinds
 from core.exceptions import NotComparable
-from geo.models import Feature
+from geo.models import features_of, planner_for
 from geo.thinning import THINNING_CELL
 from geo.tiles import tile_envelope_with_margin
 from icebox.models import Artifact
@@ -94,9 +94,9 @@ def comparison_pair(*, a: ReadableArtifact, b: ReadableArtifact, tolerance_km: f
     )
 
 
-def _side(artifact_id: int, envelope: Polygon | None) -> tuple[str, list]:
+def _side(artifact, envelope: Polygon | None) -> tuple[str, list]:
     """One side's rows (idx, g, props) as SQL, built by the ORM: planner-inlined, so lookups into it use its indexes."""
-    qs: QuerySet = Feature.objects.filter(artifact_id=artifact_id)
+    qs: QuerySet = features_of(artifact)
     if envelope is not None:
         qs = qs.filter(geom__bboverlaps=envelope)
     # A plain Field keeps the geometry a geometry: GeometryField would select it cast to bytea.
@@ -132,7 +132,7 @@ def _rows(pair: Pair, envelope: Polygon | None = None) -> tuple[str, list]:
     if envelope is not None:
         # Matching depends on the sites within twice the tolerance: take those, keep the envelope's.
         near = _widened(envelope, 2 * dlat)
-    a_near, b_near = _side(pair.a.pk, near), _side(pair.b.pk, near)
+    a_near, b_near = _side(pair.a, near), _side(pair.b, near)
     ab_lookup, ab_params = _nearest("a", b_near, dlat, pair.tolerance_m)
     ba_lookup, ba_params = _nearest("b", a_near, dlat, pair.tolerance_m)
     sql = (
@@ -156,7 +156,7 @@ def _rows_by_site_id(pair: Pair, envelope: Polygon | None) -> tuple[str, list]:
     """The files may repeat a custom_site_id (the parser does not forbid it): the n-th occurrence in
     a matches the n-th in b, so the matching stays one-to-one. The rank needs every row of both
     sides, so a tile reads both partitions whole and keeps its own sites afterwards."""
-    a_all, b_all = _side(pair.a.pk, None), _side(pair.b.pk, None)
+    a_all, b_all = _side(pair.a, None), _side(pair.b, None)
     ranked = (
         "SELECT s.idx, s.g, s.props, s.props->>'custom_site_id' AS k,"
         " row_number() OVER (PARTITION BY s.props->>'custom_site_id' ORDER BY s.idx) AS r FROM ({}) AS s"
@@ -232,7 +232,7 @@ def comparison_chunks(pair: Pair) -> Iterator[bytes]:
     separator = ""
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(_CURSOR_PLANNER + "SELECT 1")
+            cursor.execute(_CURSOR_PLANNER + planner_for(pair.a, pair.b) + "SELECT 1")
         with connection.chunked_cursor() as cursor:
             cursor.execute(sql, [*prop_params, *row_params])
             while batch := cursor.fetchmany(FETCH_ROWS):
@@ -255,7 +255,7 @@ def comparison_summary(pair: Pair) -> dict:
                 aggregates.append(f"{function}({expression})")
                 params += [column] * count
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_PLANNER + f"SELECT {', '.join(aggregates)} FROM ({rows}) AS r", [*params, *row_params])
+        cursor.execute(_PLANNER + planner_for(pair.a, pair.b) + f"SELECT {', '.join(aggregates)} FROM ({rows}) AS r", [*params, *row_params])
         values = list(cursor.fetchone())
     matched, only_a, only_b, max_distance_km = values[:4]
     stats = {}
@@ -293,7 +293,7 @@ def comparison_tile(pair: Pair, *, z: int, x: int, y: int, layer: str) -> bytes:
     difference, thin_params = (_values()[2], [pair.columns[0]] * 2) if pair.columns else ("NULL::float8", [])
     cell = f"floor(ST_X(m.geom) / {THINNING_CELL}), floor(ST_Y(m.geom) / {THINNING_CELL})"
     sql = (
-        _PLANNER + f"SELECT ST_AsMVT(q, %s, %s, 'geom') FROM (SELECT DISTINCT ON ({cell}) m.geom, m.props FROM ("
+        _PLANNER + planner_for(pair.a, pair.b) + f"SELECT ST_AsMVT(q, %s, %s, 'geom') FROM (SELECT DISTINCT ON ({cell}) m.geom, m.props FROM ("
         "SELECT ST_AsMVTGeom(ST_Transform(r.g, 3857), ST_TileEnvelope(%s, %s, %s), %s, %s, true) AS geom,"
         f" {props} AS props, abs({difference}) AS thin_key, r.a_idx, r.b_idx FROM ({rows}) AS r) AS m"
         f" WHERE m.geom IS NOT NULL ORDER BY {cell}, m.thin_key DESC NULLS LAST, m.a_idx NULLS LAST, m.b_idx) AS q"

@@ -1,15 +1,22 @@
-"""Bulk loading of a parsed engine table into its own partition of `geo_feature`.
+"""Bulk loading of a parsed engine table into `geo_feature`: the shared partition, or one of its own.
 
-The partition is created empty, filled with one COPY, indexed after loading (3x faster than
-COPY into an indexed table, see shared/PERF-NOTES.md), then attached to the parent. Everything
-runs in the caller's transaction: if anything fails, the partition never existed.
+A small artifact (at most ICEBOX_SHARED_PARTITION_MAX_ROWS rows) is copied straight into the
+shared partition (part 0), which is indexed already: no DDL, so an upload neither slows with the
+number of artifacts nor makes every other connection rebuild the table's partition descriptor.
+Which one it is is decided while loading: the first rows are buffered, and only a table with more
+rows than that gets a partition of its own (part = its id), created empty, filled with one COPY,
+indexed after loading (3x faster than COPY into an indexed table, see shared/PERF-NOTES.md), then
+attached to the parent. Everything runs in the caller's transaction: if anything fails, neither
+the rows nor the partition ever existed.
 
-Deleting goes the other way round: the artifact's row goes first (at once, for everyone), and its
-partition is dropped afterwards, when no read holds the table (`drop_orphan_partitions`).
+Deleting a small artifact deletes its rows in the delete's transaction. A big one goes the other
+way round: the artifact's row goes first (at once, for everyone), and its partition is dropped
+afterwards, when no read holds the table (`drop_orphan_partitions`).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import struct
@@ -23,50 +30,94 @@ from psycopg2.errors import LockNotAvailable
 
 from geo.csv_load import Undecided, load_csv
 from geo.filters import index_statements, kind_filterable
-from geo.models import Feature
+from geo.models import SHARED_PART, Feature
 from kinds.base import BOOL, FLOAT, INT, TEXT, ParseError, Shape, Table
 
 # Little-endian EWKB header of a 2D Point carrying SRID 4326 (type 1 | the SRID flag 0x20000000).
 _POINT_EWKB_HEADER = struct.pack("<BII", 1, 0x20000001, 4326).hex()
 _pack_xy = struct.Struct("<dd").pack
 
+SHARED_PARTITION = "geo_feature_shared"
+
 
 @dataclass(frozen=True)
 class LoadResult:
     count: int
     bbox: list[float] | None  # [minlon, minlat, maxlon, maxlat]
+    part: int  # where the rows went: SHARED_PART, or the artifact's id (Artifact.feature_part)
 
 
 def partition_name(artifact_id: int) -> str:
     return f"geo_feature_{int(artifact_id)}"
 
 
-def load_features(*, artifact_id: int, table: Table) -> LoadResult:
-    """Create, fill, index and attach the partition of `artifact_id`; must run inside a transaction."""
+def load_features(*, artifact_id: int, table: Table, max_shared_rows: int | None = None) -> LoadResult:
+    """Load the rows of `artifact_id`: into the shared partition if there are at most
+    `max_shared_rows` (default ICEBOX_SHARED_PARTITION_MAX_ROWS), else into a partition of its
+    own, created, filled, indexed and attached here. Must run inside a transaction."""
     if connection.get_autocommit():
         raise RuntimeError("load_features must run inside transaction.atomic()")
+    limit = settings.ICEBOX_SHARED_PARTITION_MAX_ROWS if max_shared_rows is None else max_shared_rows
+    if table.layout is not None and settings.ICEBOX_PARSE_IN_DATABASE:
+        # PostgreSQL will parse the file (fill_table): count its lines to choose the partition. Only
+        # where the rows go depends on the count; what is stored is what fill_table reads.
+        if _body_lines_exceed(table, limit):
+            return _load_own_partition(artifact_id, table)
+        with connection.cursor() as cursor:
+            return fill_table(cursor, target=connection.ops.quote_name(SHARED_PARTITION), artifact_id=artifact_id, table=table,
+                              part=SHARED_PART)
+    stats = _Stats()
+    lines = _copy_lines(artifact_id, table, stats)
+    # A parse error raised here is the parser's own, as it would be from within COPY.
+    first = list(itertools.islice(lines, limit + 1))
+    if len(first) <= limit:
+        _copy(connection.ops.quote_name(SHARED_PARTITION), first, table)
+        return LoadResult(count=stats.count, bbox=stats.bbox(), part=SHARED_PART)
+    return _load_own_partition(artifact_id, table, lines=itertools.chain(first, lines), stats=stats)
+
+
+def _body_lines_exceed(table: Table, limit: int) -> bool:
+    """Whether the CSV body has more than `limit` lines (read in chunks, up to the answer)."""
+    count = 0
+    with table.layout.open_body() as body:
+        while chunk := body.read(1 << 20):
+            count += chunk.count(b"\n")
+            if count > limit:
+                return True
+    return False
+
+
+def _load_own_partition(artifact_id: int, table: Table, *, lines: Iterable[str] | None = None, stats: _Stats | None = None) -> LoadResult:
+    """A partition of its own for a big artifact: created empty, filled (by fill_table, or with
+    the COPY `lines` already begun), indexed, then attached."""
     qn = connection.ops.quote_name
-    part = qn(partition_name(artifact_id))
+    name = partition_name(artifact_id)
+    part = qn(name)
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE TABLE {part} (LIKE {qn('geo_feature')} INCLUDING DEFAULTS)")
-        loaded = fill_table(cursor, target=part, artifact_id=artifact_id, table=table)
-        # Same definitions as the parent's indexes, so that ATTACH adopts them instead of building new ones.
+        # COPY and INSERT name the columns of `_copy_lines`; the partition key comes from here.
+        cursor.execute(f"ALTER TABLE {part} ALTER COLUMN part SET DEFAULT %s", [int(artifact_id)])
+        if lines is None:
+            loaded = fill_table(cursor, target=part, artifact_id=artifact_id, table=table, part=int(artifact_id))
+        else:
+            _copy(part, lines, table)
+            loaded = LoadResult(count=stats.count, bbox=stats.bbox(), part=int(artifact_id))
         cursor.execute(f"ALTER TABLE {part} ADD PRIMARY KEY (artifact_id, idx)")
-        cursor.execute(f"CREATE INDEX {qn(partition_name(artifact_id) + '_geom')} ON {part} USING gist (geom)")
+        cursor.execute(f"CREATE INDEX {qn(name + '_geom')} ON {part} USING gist (geom)")
         # Only this partition's: one event of a million-row GMF is an index scan (geo.filters).
-        for statement, params in index_statements(
-            table=part, index_prefix=partition_name(artifact_id), columns=filter_index_columns(table), quote_name=qn
-        ):
+        for statement, params in index_statements(table=part, index_prefix=name, columns=filter_index_columns(table), quote_name=qn):
             cursor.execute(statement, params)
-        # With this constraint in place ATTACH need not scan the rows to prove they belong here.
-        cursor.execute(f"ALTER TABLE {part} ADD CONSTRAINT {qn(partition_name(artifact_id) + '_key')} CHECK (artifact_id = %s)", [artifact_id])
-        cursor.execute(f"ALTER TABLE {qn('geo_feature')} ATTACH PARTITION {part} FOR VALUES IN (%s)", [artifact_id])
+        # With this constraint in place ATTACH need not scan the rows to prove they belong here
+        # (and there is no DEFAULT partition it would have to scan either).
+        cursor.execute(f"ALTER TABLE {part} ADD CONSTRAINT {qn(name + '_part')} CHECK (part = %s)", [int(artifact_id)])
+        cursor.execute(f"ALTER TABLE {qn('geo_feature')} ATTACH PARTITION {part} FOR VALUES IN (%s)", [int(artifact_id)])
         cursor.execute(f"ANALYZE {part}")
     return loaded
 
 
-def fill_table(cursor, *, target: str, artifact_id: int, table: Table) -> LoadResult:
-    """Insert the rows of `table` for `artifact_id` into `target` (a quoted table name); their count and extent.
+def fill_table(cursor, *, target: str, artifact_id: int, table: Table, part: int = SHARED_PART) -> LoadResult:
+    """Insert the rows of `table` for `artifact_id` into `target` (a quoted table name, whose
+    `part` default is `part`); their count and extent.
 
     PostgreSQL parses the file when the kind says where its rows are (geo/csv_load.py), in a
     savepoint; when that path cannot decide, or with ICEBOX_PARSE_IN_DATABASE off, the kind's
@@ -77,23 +128,41 @@ def fill_table(cursor, *, target: str, artifact_id: int, table: Table) -> LoadRe
         try:
             with transaction.atomic():
                 loaded = load_csv(cursor, target=target, artifact_id=artifact_id, table=table)
-            return LoadResult(count=loaded.count, bbox=loaded.bbox)
+            return LoadResult(count=loaded.count, bbox=loaded.bbox, part=part)
         except Undecided:
             pass  # rolled back to the savepoint: rows() decides, with its own message
     stats = _Stats()
-    reader = _CopyReader(_copy_lines(artifact_id, table, stats))
-    try:
-        cursor.cursor.copy_expert(f"COPY {target} (artifact_id, idx, geom, properties) FROM STDIN", reader, size=1 << 16)
-    except psycopg2.Error as exc:
-        # psycopg2 reports an exception raised by read() as a cancelled COPY; the parser's
-        # error (file, line, problem) is the one the user needs.
-        if reader.error is not None:
-            raise reader.error from None
-        refused = _refused_geometry(exc, table.file_name)
-        if refused is not None:
-            raise refused from None
-        raise
-    return LoadResult(count=stats.count, bbox=stats.bbox())
+    _copy(target, _copy_lines(artifact_id, table, stats), table)
+    return LoadResult(count=stats.count, bbox=stats.bbox(), part=part)
+
+
+def _copy(target: str, lines: Iterable[str], table: Table) -> None:
+    """One COPY of `_copy_lines` output into `target` (a quoted name of a partition of geo_feature)."""
+    reader = _CopyReader(lines)
+    with connection.cursor() as cursor:
+        try:
+            cursor.cursor.copy_expert(f"COPY {target} (artifact_id, idx, geom, properties) FROM STDIN", reader, size=1 << 16)
+        except psycopg2.Error as exc:
+            # psycopg2 reports an exception raised by read() as a cancelled COPY; the parser's
+            # error (file, line, problem) is the one the user needs.
+            if reader.error is not None:
+                raise reader.error from None
+            refused = _refused_geometry(exc, table.file_name)
+            if refused is not None:
+                raise refused from None
+            raise
+
+
+def delete_features(*, artifact_id: int, part: int) -> None:
+    """Remove the rows of a deleted artifact, in the caller's (the delete's) transaction: those in
+    the shared partition now; a partition of its own is dropped after the commit (`drop_partition`)."""
+    if connection.get_autocommit():
+        raise RuntimeError("delete_features must run inside the delete's transaction")
+    if part == SHARED_PART:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {connection.ops.quote_name('geo_feature')} WHERE part = %s AND artifact_id = %s", [SHARED_PART, artifact_id])
+        return
+    transaction.on_commit(lambda: drop_partition(artifact_id=artifact_id, lock_timeout_ms=settings.ICEBOX_PARTITION_DROP_LOCK_TIMEOUT_MS))
 
 
 def filter_index_columns(table: Table) -> list[str]:
@@ -140,7 +209,7 @@ def drop_partition(*, artifact_id: int, lock_timeout_ms: int) -> bool:
 
 
 def orphan_partitions() -> list[int]:
-    """Artifact ids that have a partition of geo_feature but no artifact row (deleted, partition left)."""
+    """Artifact ids that have a partition of their own in geo_feature but no artifact row (deleted, partition left)."""
     artifacts = connection.ops.quote_name(Feature._meta.get_field("artifact").related_model._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(

@@ -21,7 +21,7 @@ from django.db.models.functions import JSONObject
 import kinds
 from core.exceptions import NotFound
 from geo.filters import filter_features
-from geo.models import Feature
+from geo.models import Feature, features_of, planner_for
 from geo.thinning import THINNING_CELL
 from geo.tiles import tile_envelope_with_margin
 from icebox.selectors import ReadableArtifact, readable_row
@@ -62,7 +62,7 @@ def _features(
 ) -> QuerySet:
     """The artifact's features, intersecting any of `envelopes`, within `region` and equal to
     `filters` (geo.filters: `{"event_id": 3}`) when given."""
-    qs = filter_features(Feature.objects.filter(artifact_id=_readable_id(readable)), filters)
+    qs = filter_features(features_of(readable_row(readable)), filters)
     if envelopes:
         qs = qs.filter(reduce(operator.or_, (Q(_InBox(env)) for env in envelopes)))
     if region is not None:
@@ -133,7 +133,7 @@ def feature_collection_chunks(
     its partition may be gone, and the stream breaks (raises NotFound) instead of ending as a
     complete, empty collection.
     """
-    artifact_id = _readable_id(readable)
+    artifact = readable_row(readable)
     features = _features(readable, envelopes=envelopes, region=region, filters=filters)
     # An equality filter too: one event's rows come from its index, not from a walk of the primary key.
     filtered = bool(envelopes) or region is not None or bool(filters)
@@ -150,24 +150,25 @@ def feature_collection_chunks(
         else:
             sql = f"SELECT {_FEATURE_TEXT} FROM ({base}) AS t ORDER BY t.idx{page}"
         params += page_params
-    return stream_collection(sql, params, artifact_ids=(artifact_id,), limit=limit, trailer=trailer)
+    return stream_collection(sql, params, artifacts=(artifact,), limit=limit, trailer=trailer)
 
 
-def stream_collection(sql: str, params: list, *, artifact_ids: tuple[int, ...], limit: int | None, trailer) -> Iterator[bytes]:
+def stream_collection(sql: str, params: list, *, artifacts: tuple, limit: int | None, trailer) -> Iterator[bytes]:
     """A FeatureCollection of the feature texts `sql` yields (one column), streamed from a server-side
     cursor, cut at `limit` (the statement asks one row more), `trailer(returned, more)` last.
-    Every artifact the rows come from is checked to be still there once the statement holds it."""
+    Every artifact the rows come from (`artifacts`, icebox Artifacts) is checked to be still there
+    once the statement holds it."""
     yield b'{"type":"FeatureCollection","features":['
     returned = 0
     more = False
     separator = ""
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(_CURSOR_PLANNER + "SELECT 1")
+            cursor.execute(_CURSOR_PLANNER + planner_for(*artifacts) + "SELECT 1")
         with connection.chunked_cursor() as cursor:
             cursor.execute(sql, params)
-            for artifact_id in artifact_ids:
-                check_still_there(artifact_id)
+            for artifact in artifacts:
+                check_still_there(artifact.pk)
             while batch := cursor.fetchmany(FETCH_ROWS):
                 if limit is not None and returned + len(batch) > limit:
                     batch = batch[: limit - returned]
@@ -188,8 +189,9 @@ def stream_collection(sql: str, params: list, *, artifact_ids: tuple[int, ...], 
 def check_still_there(artifact_id: int) -> None:
     """Run after the feature query is declared, which holds the artifact's partition from then on.
 
-    A delete drops the partition only after its own commit; so if the artifact is still there
-    now, its partition was there when the query was declared, and the query reads every row.
+    A delete drops a partition of its own only after its own commit, and deletes rows of the
+    shared one in that commit; so if the artifact is still there now, its rows were there in
+    the snapshot the query was declared with, and the query reads every one of them.
     """
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {_artifact_table()} WHERE id = %s)", [artifact_id])
@@ -223,7 +225,8 @@ def vector_tile(
     statement checks that itself, from a snapshot taken once it holds the partition.
     `filters` (geo.filters, `{"event_id": 3}`) pick the features before the cells are thinned.
     """
-    artifact_id = _readable_id(readable)
+    artifact = readable_row(readable)
+    artifact_id, part = artifact.pk, artifact.feature_part
     minlon, minlat, maxlon, maxlat = tile_envelope_with_margin(z, x, y, MVT_BUFFER / MVT_EXTENT)
     names = properties or []
     equal = list((filters or {}).items())
@@ -231,9 +234,9 @@ def vector_tile(
     points = kinds.kind_named(readable.artifact.artifact_type).GEOMETRY == "point"
     params = [
         layer, MVT_EXTENT, artifact_id, z, x, y, MVT_EXTENT, MVT_BUFFER, *([z, x, z, y] if points else []),
-        *([thin_by] if thin_by is not None else []), artifact_id, minlon, minlat, maxlon, maxlat,
+        *([thin_by] if thin_by is not None else []), part, artifact_id, minlon, minlat, maxlon, maxlat,
         *[value for name, wanted in equal for value in (name, json.dumps(wanted))],
-        *[value for name in names for value in (name, name)], artifact_id,
+        *[value for name in names for value in (name, name)], part, artifact_id,
     ]
     sql = _tile_sql(thinned=thin_by is not None, properties=len(properties) if properties is not None else None, filters=len(equal),
                     points=points)
@@ -241,7 +244,7 @@ def vector_tile(
     # as one implicit transaction, so SET LOCAL holds for the SELECT and no more, without the two
     # round trips of BEGIN and COMMIT (a z12 tile takes well under a millisecond in SQL).
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(planner_for(artifact) + sql, params)
         data, still_there = cursor.fetchone()
     if not still_there:
         raise NotFound(f"artifact {artifact_id} not found")
@@ -278,11 +281,12 @@ def _tile_sql(*, thinned: bool, properties: int | None, filters: int = 0, points
     # The tile and its buffer in lon/lat, so that the GiST index answers `&&`.
     keys = (
         f'SELECT f."idx" AS idx, f."geom" AS g, {thin_key} AS thin_key FROM {features} f'
-        ' WHERE f."artifact_id" = %s AND f."geom" && ST_MakeEnvelope(%s, %s, %s, %s, 4326)'
+        # The partition key first, a literal by the time PostgreSQL plans (geo.models.features_of).
+        ' WHERE f."part" = %s AND f."artifact_id" = %s AND f."geom" && ST_MakeEnvelope(%s, %s, %s, %s, 4326)'
         # The expression each filterable column is indexed by (geo.filters.index_statements).
         + ' AND (f."properties" -> %s) = %s::jsonb' * filters
     )
-    base = f'SELECT f."idx" AS idx, f."geom" AS g, {props} AS props FROM {features} f WHERE f."artifact_id" = %s'
+    base = f'SELECT f."idx" AS idx, f."geom" AS g, {props} AS props FROM {features} f WHERE f."part" = %s AND f."artifact_id" = %s'
     return (
         _PLANNER + f"SELECT ST_AsMVT(q, %s, %s, 'geom', 'idx'), EXISTS (SELECT 1 FROM {_artifact_table()} WHERE id = %s) FROM ("
         "SELECT t.idx, ST_AsMVTGeom(ST_Transform(t.g, 3857), ST_TileEnvelope(%s, %s, %s), %s, %s, true) AS geom, t.props"

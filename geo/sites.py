@@ -19,6 +19,7 @@ from django.db import connection
 import kinds
 from core.exceptions import InvalidParameter, NotFound
 from geo import interpolation, site_values
+from geo.models import planner_for
 from icebox.selectors import ReadableArtifact, readable_row
 
 # Sites ordered by planar distance among which the spherical nearest is chosen.
@@ -31,7 +32,8 @@ MAX_DISTANCE_KM = 20_016.0
 
 _PLANNER = "SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0; "
 _POINT = "ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)"
-_KNN = "(SELECT idx, geom, properties FROM geo_feature WHERE artifact_id = %(artifact)s ORDER BY geom <-> {point} LIMIT {limit})"
+# The partition key (geo.models.features_of) first: PostgreSQL plans on that one partition.
+_KNN = "(SELECT idx, geom, properties FROM geo_feature WHERE part = %(part)s AND artifact_id = %(artifact)s ORDER BY geom <-> {point} LIMIT {limit})"
 # The nearest `k` sites of one artifact within `metres`: idx, geom, m (metres on the sphere), props.
 # Candidates come from both sides of the antimeridian: in degrees, a site at 179.99 is 359.98
 # from a point at -179.99, on the sphere a kilometre or two; ST_DistanceSphere then decides.
@@ -48,7 +50,11 @@ ARTIFACT_SITE_SQL = (
 )
 CALCULATION_SITE_SQL = (
     "SELECT n.idx, ST_X(n.geom), ST_Y(n.geom), n.m, f.artifact_id, f.properties::text FROM (" + _NEAREST + ") AS n"
-    " JOIN geo_feature AS f ON f.artifact_id = ANY(%(artifacts)s) AND f.geom ~= n.geom"
+    # Each artifact's rows at the site through its own partition's GiST index (the shared one leads
+    # with artifact_id, which `= ANY` could not use): pruned to the artifacts' partitions when
+    # planned, to the one of each artifact when run.
+    " CROSS JOIN unnest(%(artifact_ids)s::bigint[], %(parts)s::bigint[]) AS v(artifact_id, part)"
+    " JOIN geo_feature AS f ON f.part = ANY(%(parts)s) AND f.part = v.part AND f.artifact_id = v.artifact_id AND f.geom ~= n.geom"
     " ORDER BY n.m, n.idx, f.artifact_id"
 )
 
@@ -64,16 +70,16 @@ class Site:
         return {"id": self.idx, "lon": self.lon, "lat": self.lat, "distance_km": self.distance_km}
 
 
-def _query(sql: str, **params) -> list[tuple]:
+def _query(sql: str, *, artifacts: list, **params) -> list[tuple]:
     # In autocommit the statements of one query string are one transaction: SET LOCAL holds for the SELECT.
     with connection.cursor() as cursor:
-        cursor.execute(_PLANNER + sql, params)
+        cursor.execute(_PLANNER + planner_for(*artifacts) + sql, params)
         return cursor.fetchall()
 
 
-def _params(*, artifact_id: int, lon: float, lat: float, max_distance_km: float, k: int) -> dict:
+def _params(*, artifact, lon: float, lat: float, max_distance_km: float, k: int) -> dict:
     wrapped_lon = lon - 360.0 if lon > 0 else lon + 360.0
-    return {"artifact": artifact_id, "lon": lon, "wrapped_lon": wrapped_lon, "lat": lat, "metres": max_distance_km * 1000.0, "k": k}
+    return {"artifact": artifact.pk, "part": artifact.feature_part, "lon": lon, "wrapped_lon": wrapped_lon, "lat": lat, "metres": max_distance_km * 1000.0, "k": k}
 
 
 def _none_within(what: str, lon: float, lat: float, max_distance_km: float) -> NotFound:
@@ -89,7 +95,7 @@ def artifact_site(readable: ReadableArtifact, *, lon: float, lat: float, max_dis
         raise InvalidParameter(f"artifact {artifact.pk} is a {kinds.title(artifact.artifact_type).lower()}, not a map of sites: "
                                "/site answers for artifacts of points")
     k = INTERPOLATION_SITES if interpolate else 1
-    rows = _query(ARTIFACT_SITE_SQL, **_params(artifact_id=artifact.pk, lon=lon, lat=lat, max_distance_km=max_distance_km, k=k))
+    rows = _query(ARTIFACT_SITE_SQL, artifacts=[artifact], **_params(artifact=artifact, lon=lon, lat=lat, max_distance_km=max_distance_km, k=k))
     if not rows:
         raise _none_within(f"artifact {artifact.pk}", lon, lat, max_distance_km)
     sites = [Site(idx, x, y, m / 1000.0) for idx, x, y, m, _ in rows]
@@ -141,8 +147,10 @@ def calculation_site(
     k = INTERPOLATION_SITES if interpolate else 1
     rows = _query(
         CALCULATION_SITE_SQL,
-        artifacts=[a.pk for a in artifacts],
-        **_params(artifact_id=sites_of.pk, lon=lon, lat=lat, max_distance_km=max_distance_km, k=k),
+        artifacts=artifacts,
+        artifact_ids=[a.pk for a in artifacts],
+        parts=[a.feature_part for a in artifacts],
+        **_params(artifact=sites_of, lon=lon, lat=lat, max_distance_km=max_distance_km, k=k),
     )
     if not rows:
         raise _none_within(f"calculation {calculation_id}", lon, lat, max_distance_km)

@@ -20,7 +20,7 @@ from django.db.models import QuerySet
 
 from core.exceptions import InvalidParameter
 from geo.filters import filter_features
-from geo.models import Feature
+from geo.models import Feature, features_of, planner_for
 from geo.selectors import check_still_there, stream_collection
 from icebox.selectors import ReadableArtifact, readable_row
 
@@ -36,13 +36,13 @@ _PLANNER = "SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0; 
 def table_rows(readable: ReadableArtifact, *, filters: Mapping[str, object] | None, limit: int, offset: int) -> tuple[list[str], bool]:
     """One page of the artifact's rows, in file order: (row JSON texts, whether more rows follow)."""
     artifact = readable_row(readable)
-    rows = filter_features(Feature.objects.filter(artifact_id=artifact.pk), filters)
+    rows = filter_features(features_of(artifact), filters)
     base, params = rows.values("idx", "properties").query.sql_with_params()
     # One row past the page tells whether there is a next page, without counting.
     sql = f"SELECT t.properties::text FROM ({base}) AS t ORDER BY t.idx LIMIT %s OFFSET %s"
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(_PLANNER + "SELECT 1")
+            cursor.execute(_PLANNER + planner_for(artifact) + "SELECT 1")
             cursor.execute(sql, [*params, limit + 1, offset])
             texts = [row[0] for row in cursor.fetchall()]
             check_still_there(artifact.pk)
@@ -60,12 +60,12 @@ def check_joins_assets(*, table: ReadableArtifact, exposure: ReadableArtifact, f
     rows, params = _filtered(table, filters).values("properties").query.sql_with_params()
     sql = (
         _PLANNER + f"SELECT DISTINCT t.properties ->> %s FROM ({rows}) AS t WHERE NOT EXISTS ("
-        f"SELECT 1 FROM {_feature_table()} a WHERE a.artifact_id = %s AND (a.properties ->> %s) = (t.properties ->> %s))"
+        f"SELECT 1 FROM {_feature_table()} a WHERE a.part = %s AND a.artifact_id = %s AND (a.properties ->> %s) = (t.properties ->> %s))"
         " ORDER BY 1 LIMIT %s"
     )
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(sql, [ASSET_ID, *params, exposure.pk, EXPOSURE_ID, ASSET_ID, _SHOWN_UNJOINED + 1])
+            cursor.execute(planner_for(table, exposure) + sql, [ASSET_ID, *params, exposure.feature_part, exposure.pk, EXPOSURE_ID, ASSET_ID, _SHOWN_UNJOINED + 1])
             unjoined = [row[0] for row in cursor.fetchall()]
     if unjoined:
         shown = ", ".join("null" if value is None else repr(value) for value in unjoined[:_SHOWN_UNJOINED])
@@ -102,15 +102,15 @@ def joined_feature_chunks(
     sql = (
         "SELECT '{\"type\":\"Feature\",\"id\":' || t.idx || ',\"geometry\":' || ST_AsGeoJSON(a.geom, 9)"
         f" || ',\"properties\":' || ({props})::text || '}}'"
-        f" FROM ({rows}) AS t JOIN {_feature_table()} a ON a.artifact_id = %s AND (a.properties ->> %s) = (t.properties ->> %s)"
+        f" FROM ({rows}) AS t JOIN {_feature_table()} a ON a.part = %s AND a.artifact_id = %s AND (a.properties ->> %s) = (t.properties ->> %s)"
         f" ORDER BY t.idx{page}"
     )
-    all_params = [*props_params, *params, exposure.pk, EXPOSURE_ID, ASSET_ID, *page_params]
-    return stream_collection(sql, all_params, artifact_ids=(table.pk, exposure.pk), limit=limit, trailer=trailer)
+    all_params = [*props_params, *params, exposure.feature_part, exposure.pk, EXPOSURE_ID, ASSET_ID, *page_params]
+    return stream_collection(sql, all_params, artifacts=(table, exposure), limit=limit, trailer=trailer)
 
 
 def _filtered(table, filters) -> QuerySet:
-    return filter_features(Feature.objects.filter(artifact_id=table.pk), filters)
+    return filter_features(features_of(table), filters)
 
 
 def _feature_table() -> str:

@@ -10,6 +10,24 @@ from blobs.models import Blob
 ArtifactType = models.TextChoices("ArtifactType", [(name.upper(), (name, kinds.title(name))) for name in kinds.ARTIFACT_TYPES])
 
 
+class ArtifactQuerySet(models.QuerySet):
+    """Artifacts; a list can be told its count (`known_count`), so that paging it (DRF's page
+    numbers with a count) does not count every row. Any further filter makes a clone, which
+    forgets it and counts for real."""
+
+    _known_count = None
+
+    def with_known_count(self, count) -> "ArtifactQuerySet":
+        """This queryset, whose count() is `count()` (a function: only called if asked)."""
+        self._known_count = count
+        return self
+
+    def count(self) -> int:
+        if self._known_count is not None and self._result_cache is None:
+            return self._known_count()
+        return super().count()
+
+
 class Artifact(models.Model):
     """One file of results, kept byte for byte, with what was parsed from it.
 
@@ -35,13 +53,45 @@ class Artifact(models.Model):
     feature_count = models.IntegerField(default=0)
     # [minlon, minlat, maxlon, maxlat] of the sites, in EPSG:4326.
     bbox = ArrayField(models.FloatField(), size=4, null=True)
+    # Which partition of geo_feature holds the rows (the value of its key `part`): 0 the shared
+    # partition of the small artifacts, the artifact's own id for a big one with a partition of
+    # its own (geo.loading decides while loading). Every read of the rows names it, so that
+    # PostgreSQL prunes to that one partition when it plans the statement. 0 for an artifact
+    # without rows: a read finds nothing in the shared partition.
+    feature_part = models.BigIntegerField(default=0)
+
+    objects = ArtifactQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created", "-id"]
-        indexes = [models.Index(fields=["owner", "artifact_type"])]
+        indexes = [
+            models.Index(fields=["owner", "artifact_type"]),
+            # The list's order per owner (icebox.selectors.artifact_list): its first page reads
+            # the index's first rows instead of sorting every artifact the user owns.
+            models.Index(fields=["owner", "-created", "-id"], name="icebox_artifact_owner_list"),
+        ]
 
     def __str__(self):
         return f"{self.name} ({self.artifact_type}, #{self.pk})"
 
     def get_artifact_type_display(self) -> str:
         return kinds.title(self.artifact_type)
+
+
+class ArtifactCountDelta(models.Model):
+    """How many artifacts each owner has: the sum of their rows here.
+
+    Written by triggers on icebox_artifact (migration 0004), one row per statement that inserts
+    or deletes artifacts, in that statement's transaction: so the sum is exact in every snapshot,
+    whatever path wrote the artifacts. Rows are only ever inserted (concurrent uploads of one
+    owner take no lock on a shared counter row, which would serialise them) and summed up by
+    housekeeping (`icebox.selectors.compact_artifact_counts`). The list's page count reads it
+    instead of counting a hundred thousand rows (README "Storage layout").
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    delta = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["owner"], name="icebox_artifactcount_owner")]
+

@@ -32,6 +32,11 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# No JIT compilation on any of our connections: every statement here is short, and PostgreSQL
+# compiles when the planner's cost estimate is high, which an OR of EXISTS over a hundred thousand
+# artifacts is (the list's count with shares: 0.4 s of its 0.5 s went to compiling). PERF-NOTES.md.
+_options = DATABASES["default"].setdefault("OPTIONS", {})
+_options["options"] = (_options.get("options", "") + " -c jit=off").strip()
 # Two checkouts testing on one server at once must not share (and drop) one test database.
 DATABASES["default"]["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME")}
 
@@ -185,6 +190,9 @@ ICEBOX_PARSE_IN_DATABASE = env_bool("ICEBOX_PARSE_IN_DATABASE", True)
 # Dropping a deleted artifact's partition locks the whole feature table: new reads wait behind
 # it, at most this long, before it gives up and leaves the partition to the next sweep (geo.loading).
 ICEBOX_PARTITION_DROP_LOCK_TIMEOUT_MS = env_int("ICEBOX_PARTITION_DROP_LOCK_TIMEOUT_MS", 50, minimum=1)
+# An artifact of at most this many rows goes into the feature table's shared partition; a bigger
+# one gets a partition of its own, loaded at the COPY floor (README "Storage layout", geo.loading).
+ICEBOX_SHARED_PARTITION_MAX_ROWS = env_int("ICEBOX_SHARED_PARTITION_MAX_ROWS", 20000, minimum=0)
 # Django refuses multipart bodies above this before our own check can name the file.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

@@ -176,11 +176,14 @@ if [[ $URL_IS_LOCAL -eq 1 ]]; then
                 admin_psql -c "create database $DB_NAME owner $DB_USER"
                 DB_CHANGED=1
             fi
-            if [[ -z $(admin_psql -d "$db" -c "select 1 from pg_extension where extname = 'postgis'") ]]; then
-                say "creating extension postgis in $db"
-                admin_psql -d "$db" -c 'create extension if not exists postgis'
-                DB_CHANGED=1
-            fi
+            # btree_gist: the shared feature partition's GiST index on (artifact_id, geom) (geo migration 0004).
+            for ext in postgis btree_gist; do
+                if [[ -z $(admin_psql -d "$db" -c "select 1 from pg_extension where extname = '$ext'") ]]; then
+                    say "creating extension $ext in $db"
+                    admin_psql -d "$db" -c "create extension if not exists $ext"
+                    DB_CHANGED=1
+                fi
+            done
         done
         # Our role must be able to log in over TCP with its password (scram on a fresh cluster).
         if ! PGCONNECT_TIMEOUT=5 psql -X -w -q -At "$PSQL_URL" -c 'select 1' >/dev/null 2>&1; then

@@ -81,6 +81,18 @@ def artifact_readable_sql(row: str, user) -> tuple[str, list]:
     return text, [user.pk] * text.count("%s")
 
 
+def anything_shared_with(user) -> bool:
+    """Whether any share grants the user anything (directly, through a group, or everyone's):
+    if not, what they may read is exactly what they own. One index probe, or a scan of the
+    few share rows granted to everyone."""
+    if not user.is_authenticated:
+        return False
+    text = "SELECT EXISTS (SELECT 1 FROM {share} s WHERE " + _GRANTED + ")"
+    with connection.cursor() as cursor:
+        cursor.execute(text.format(**_tables(connection)), [user.pk, user.pk])
+        return cursor.fetchone()[0]
+
+
 def calculation_readable(user) -> Q:
     """For a Calculation queryset: its owner's, or shared with the user."""
     if not user.is_authenticated:

@@ -92,7 +92,8 @@ def member_client(member) -> APIClient:
 @pytest.fixture(autouse=True)
 def _drop_feature_partitions_after_committing_tests(request):
     """Tests that commit (transactional_db, live_server) end with a TRUNCATE, which empties the
-    feature partitions but cannot drop them; drop them so the next test starts from nothing."""
+    feature partitions but cannot drop them; drop them (not the shared one, which the migration
+    made) so the next test starts from nothing."""
     yield
     marker = request.node.get_closest_marker("django_db")
     committed = marker is not None and (marker.kwargs.get("transaction") or (marker.args and marker.args[0]))
@@ -101,7 +102,9 @@ def _drop_feature_partitions_after_committing_tests(request):
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent = 'geo_feature'::regclass")
+        cursor.execute(
+            "SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent = 'geo_feature'::regclass AND inhrelid::regclass::text <> 'geo_feature_shared'"
+        )
         for (table,) in cursor.fetchall():
             cursor.execute(f"DROP TABLE {table}")
 

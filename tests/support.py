@@ -30,10 +30,11 @@ def read_engine_csv(data: bytes):
 
 
 def partition_count() -> int:
+    """Partitions of geo_feature of their own (one per big artifact), the shared one left out."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_inherits WHERE inhparent = 'geo_feature'::regclass")
+        cursor.execute("SELECT count(*) FROM pg_inherits WHERE inhparent = 'geo_feature'::regclass AND inhrelid::regclass::text <> 'geo_feature_shared'")
         attached = cursor.fetchone()[0]
-        cursor.execute("SELECT count(*) FROM pg_class WHERE relname LIKE 'geo\\_feature\\_%%' AND relkind = 'r'")
+        cursor.execute("SELECT count(*) FROM pg_class WHERE relname ~ '^geo_feature_[0-9]+$' AND relkind = 'r'")
         tables = cursor.fetchone()[0]
     assert attached == tables, "a feature table exists that is not attached"
     return tables
@@ -53,6 +54,12 @@ def partial_writes() -> list:
     return list(blob_store.backend().partials())
 
 
+def shared_row_count() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM geo_feature_shared")
+        return cursor.fetchone()[0]
+
+
 def assert_nothing_stored():
     assert Artifact.objects.count() == 0
     assert Blob.objects.count() == 0
@@ -60,3 +67,4 @@ def assert_nothing_stored():
     assert stored_contents() == 0
     assert partial_writes() == []
     assert partition_count() == 0
+    assert shared_row_count() == 0

@@ -11,7 +11,7 @@ import pytest
 from blobs.models import Blob
 from icebox.models import Artifact
 from tests.conftest import FIXTURES, fixture_bytes
-from tests.support import partition_count, read_engine_csv, stored_contents, upload
+from tests.support import partition_count, read_engine_csv, shared_row_count, stored_contents, upload
 from tests.synthetic import hazard_map_csv
 
 ALL_FIXTURE_ZIPS = sorted(p.name for p in FIXTURES.glob("calc*-csv.zip"))
@@ -252,16 +252,19 @@ def test_raw_returns_the_original_bytes_type_and_name(owner_client, path):
 
 # Committed: the partition is dropped once the delete has committed.
 @pytest.mark.django_db(transaction=True)
-def test_delete_removes_the_artifact_its_bytes_and_its_features(owner_client):
+@pytest.mark.parametrize("layout", ["shared", "own"])
+def test_delete_removes_the_artifact_its_bytes_and_its_features(owner_client, settings, layout):
+    settings.ICEBOX_SHARED_PARTITION_MAX_ROWS = 20000 if layout == "shared" else 0
     [artifact] = upload(owner_client, "hazard_uhs-mean_2.csv", fixture_bytes("hazard_uhs-mean_2.csv")).json()["artifacts"]
     [kept] = upload(owner_client, "hazard_map-mean_2.csv", fixture_bytes("hazard_map-mean_2.csv")).json()["artifacts"]
-    assert partition_count() == 2
+    stored = (shared_row_count, partition_count)[layout == "own"]
+    assert stored() == (6 if layout == "shared" else 2)
     assert owner_client.delete(f"/artifact/{artifact['id']}").status_code == 204
     assert owner_client.get(f"/artifact/{artifact['id']}").status_code == 404
     # Its bytes too (no other artifact has the same): the row and the stored content.
     assert not Blob.objects.filter(sha256=artifact["sha256"]).exists()
     assert stored_contents() == 1
-    assert partition_count() == 1
+    assert stored() == (3 if layout == "shared" else 1)
     assert len(geojson(owner_client, kept["id"])["features"]) == 3
 
 

@@ -23,7 +23,8 @@ def _other_connection():
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("read", ["of the same artifact", "of another artifact"])
-def test_a_delete_does_not_wait_for_a_read_in_progress_and_the_sweep_drops_the_partition_once_it_ends(read):
+def test_a_delete_does_not_wait_for_a_read_in_progress_and_the_sweep_drops_the_partition_once_it_ends(read, settings):
+    settings.ICEBOX_SHARED_PARTITION_MAX_ROWS = 0  # partitions of their own (the shared one's rows go with the delete)
     user = get_user_model().objects.create_user("owner")
     [artifact] = artifact_upload(owner=user, file_name="hazard_map-mean_2.csv", data=fixture_bytes("hazard_map-mean_2.csv"))
     [other] = artifact_upload(owner=user, file_name="hazard_uhs-mean_2.csv", data=fixture_bytes("hazard_uhs-mean_2.csv"))
@@ -56,7 +57,8 @@ def test_a_delete_does_not_wait_for_a_read_in_progress_and_the_sweep_drops_the_p
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_delete_with_no_read_in_progress_drops_the_partition_at_once():
+def test_a_delete_with_no_read_in_progress_drops_the_partition_at_once(settings):
+    settings.ICEBOX_SHARED_PARTITION_MAX_ROWS = 0
     user = get_user_model().objects.create_user("owner")
     [artifact] = artifact_upload(owner=user, file_name="hazard_map-mean_2.csv", data=fixture_bytes("hazard_map-mean_2.csv"))
     artifact_delete(artifact=artifact)
@@ -70,7 +72,8 @@ def test_dropping_a_partition_inside_a_transaction_is_refused(db):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_uploads_each_get_their_own_partition():
+def test_concurrent_uploads_each_get_their_own_partition(settings):
+    settings.ICEBOX_SHARED_PARTITION_MAX_ROWS = 0  # (small ones into the shared partition: tests/geo/test_storage_layout.py)
     user = get_user_model().objects.create_user("owner")
     errors = []
 

@@ -21,19 +21,23 @@ def stored_counts() -> dict:
     from engine.models import Calculation, ImportedOutput
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_class WHERE relname LIKE 'geo\\_feature\\_%%' AND relkind = 'r'")
+        # Partitions of their own (big artifacts), and artifacts with rows wherever they are.
+        cursor.execute("SELECT count(*) FROM pg_class WHERE relname ~ '^geo_feature_[0-9]+$' AND relkind = 'r'")
         partitions = cursor.fetchone()[0]
+        cursor.execute("SELECT count(DISTINCT artifact_id) FROM geo_feature")
+        with_rows = cursor.fetchone()[0]
     return {
         "artifacts": Artifact.objects.count(),
         "files": Blob.objects.count(),
         "stored bytes": stored_contents(),
         "partitions": partitions,
+        "with_rows": with_rows,
         "provenance": ImportedOutput.objects.count(),
         "calculations": Calculation.objects.count(),
     }
 
 
-NOTHING = {"artifacts": 0, "files": 0, "stored bytes": 0, "partitions": 0, "provenance": 0, "calculations": 0}
+NOTHING = {"artifacts": 0, "files": 0, "stored bytes": 0, "partitions": 0, "with_rows": 0, "provenance": 0, "calculations": 0}
 
 
 # For tests whose rows must be committed (threads, worker processes). The root conftest drops

@@ -335,7 +335,7 @@ def test_two_imports_of_one_calc_at_once_store_it_once(owner, settings):
     assert [job.status for job in done] == ["done", "done"], [job.error for job in done]
     assert set(done[0].artifacts.values_list("pk", flat=True)) == set(done[1].artifacts.values_list("pk", flat=True))
     counts = stored_counts()
-    assert counts["artifacts"] == counts["provenance"] == EXPECTED_ARTIFACTS and counts["partitions"] == PARSED_ARTIFACTS
+    assert counts["artifacts"] == counts["provenance"] == EXPECTED_ARTIFACTS and counts["with_rows"] == PARSED_ARTIFACTS
     assert counts["calculations"] == 1
     # Both really downloaded (they overlapped), one stored.
     assert len([p for p in engine.paths() if p.startswith("/v1/calc/result/9")]) == 2

@@ -24,16 +24,16 @@ def test_a_worker_killed_while_storing_leaves_nothing_and_the_import_can_run_aga
     try:
         with blocker.cursor() as cursor:
             # The worker will block on this lock in the middle of its store transaction: after
-            # writing the artifact row and its bytes, before its feature partition exists. The
-            # calc's first output (8, the full report) is kept raw, with no partition: it is
-            # written before the first hazard CSV blocks here.
-            cursor.execute("LOCK TABLE geo_feature IN ACCESS EXCLUSIVE MODE")
+            # writing the artifact row and its bytes, before its features are stored (the calc's
+            # files are small: into the shared partition). The calc's first output (8, the full
+            # report) is kept raw, with no rows: it is written before the first hazard CSV blocks here.
+            cursor.execute("LOCK TABLE geo_feature_shared IN ACCESS EXCLUSIVE MODE")
         job_id = owner_client.post("/artifacts/import", {"engine_url": fake_engine.url, "calc_id": CALC}, format="json").json()["id"]
         with Worker(fake_engine.url, tmp_path) as worker:
 
             def worker_blocked():
                 with blocker.cursor() as cursor:
-                    cursor.execute("SELECT pid FROM pg_locks WHERE NOT granted AND relation = 'geo_feature'::regclass")
+                    cursor.execute("SELECT pid FROM pg_locks WHERE NOT granted AND relation = 'geo_feature_shared'::regclass")
                     row = cursor.fetchone()
                 return row and row[0]
 
@@ -66,7 +66,7 @@ def test_a_worker_killed_while_storing_leaves_nothing_and_the_import_can_run_aga
         retry = owner_client.post("/artifacts/import", {"engine_url": fake_engine.url, "calc_id": CALC}, format="json").json()["id"]
         wait_for(lambda: job_status(retry) in ("done", "failed"), timeout=60, what="the retried import", worker=worker)
     assert job_status(retry) == "done", ImportJob.objects.get(pk=retry).error
-    assert stored_counts()["artifacts"] == EXPECTED_ARTIFACTS and stored_counts()["partitions"] == PARSED_ARTIFACTS
+    assert stored_counts()["artifacts"] == EXPECTED_ARTIFACTS and stored_counts()["with_rows"] == PARSED_ARTIFACTS
 
 
 def test_a_database_connection_dropped_while_storing_leaves_nothing_and_a_retry_succeeds(owner_client, fake_engine, tmp_path):
@@ -77,12 +77,12 @@ def test_a_database_connection_dropped_while_storing_leaves_nothing_and_a_retry_
             with blocker.cursor() as cursor:
                 # As above: the store transaction has written the raw report, the first hazard
                 # CSV waits for the feature table.
-                cursor.execute("LOCK TABLE geo_feature IN ACCESS EXCLUSIVE MODE")
+                cursor.execute("LOCK TABLE geo_feature_shared IN ACCESS EXCLUSIVE MODE")
             job_id = owner_client.post("/artifacts/import", {"engine_url": fake_engine.url, "calc_id": CALC}, format="json").json()["id"]
 
             def worker_blocked():
                 with blocker.cursor() as cursor:
-                    cursor.execute("SELECT pid FROM pg_locks WHERE NOT granted AND relation = 'geo_feature'::regclass")
+                    cursor.execute("SELECT pid FROM pg_locks WHERE NOT granted AND relation = 'geo_feature_shared'::regclass")
                     row = cursor.fetchone()
                 return row and row[0]
 
@@ -101,7 +101,7 @@ def test_a_database_connection_dropped_while_storing_leaves_nothing_and_a_retry_
     finally:
         blocker.close()
     assert job_status(retry) == "done", ImportJob.objects.get(pk=retry).error
-    assert stored_counts()["artifacts"] == EXPECTED_ARTIFACTS and stored_counts()["partitions"] == PARSED_ARTIFACTS
+    assert stored_counts()["artifacts"] == EXPECTED_ARTIFACTS and stored_counts()["with_rows"] == PARSED_ARTIFACTS
 
 
 def test_icebox_import_command_runs_the_same_import_with_a_progress_bar(owner, fake_engine, capsys):

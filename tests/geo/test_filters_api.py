@@ -17,7 +17,6 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-import kinds
 from geo.filters import filter_features
 from geo.models import Feature
 from tests.geo import event_points_kind
@@ -28,14 +27,6 @@ pytestmark = pytest.mark.django_db
 
 EVENTS, NLON, NLAT = 4, 6, 5
 TILE = (10, 540, 387)  # z/x/y of the tile holding the grid's south-west corner (lon 10, lat 40)
-
-
-@pytest.fixture
-def event_kind(monkeypatch):
-    monkeypatch.setattr(kinds, "KINDS", (event_points_kind, *kinds.KINDS))
-    monkeypatch.setitem(kinds._BY_NAME, event_points_kind.NAME, event_points_kind)
-    monkeypatch.setattr(kinds, "ARTIFACT_TYPES", (*kinds.ARTIFACT_TYPES, event_points_kind.NAME))
-    return event_points_kind
 
 
 def expected_rows(data: bytes) -> list[dict]:
@@ -184,8 +175,13 @@ def plan(sql: str, params) -> str:
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
-def test_the_loader_indexes_each_filterable_column_of_the_partition(points):
-    artifact, _ = points
+def test_the_loader_indexes_each_filterable_column_of_a_partition_of_its_own(event_kind, owner_client, settings):
+    # A small artifact's rows are in the shared partition, scanned by artifact (at most the
+    # threshold's rows); a big one gets these indexes. The threshold moved to make this one big.
+    settings.ICEBOX_SHARED_PARTITION_MAX_ROWS = 0
+    response = upload(owner_client, "event-points_9.csv", event_points_kind.make_csv(EVENTS, NLON, NLAT))
+    assert response.status_code == 201, response.content
+    artifact = response.json()["artifacts"][0]["id"]
     indexes = partition_indexes(artifact)
     assert indexes[f"geo_feature_{artifact}_f0"].endswith("USING btree (((properties -> 'event_id'::text)))")
     assert indexes[f"geo_feature_{artifact}_f1"].endswith("USING btree (((properties -> 'site'::text)))")

@@ -126,7 +126,7 @@ def test_the_housekeeper_thread_sweeps_on_its_own_connection_until_stopped(monke
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_sweep_drops_the_partition_a_delete_during_a_read_left():
+def test_the_sweep_drops_the_partition_a_delete_during_a_read_left(settings):
     from django.contrib.auth import get_user_model
 
     from geo.loading import orphan_partitions
@@ -135,6 +135,7 @@ def test_the_sweep_drops_the_partition_a_delete_during_a_read_left():
     from tests.artifacts.test_services import _other_connection
     from tests.pg_sessions import backend_pid, end_session
 
+    settings.ICEBOX_SHARED_PARTITION_MAX_ROWS = 0  # a partition of its own, whatever its size
     user = get_user_model().objects.create_user("owner")
     [artifact] = artifact_upload(owner=user, file_name="hazard_map-mean_2.csv", data=fixture_bytes("hazard_map-mean_2.csv"))
     artifact_id = artifact.pk
