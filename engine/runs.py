@@ -57,6 +57,16 @@ PROGRESS_SAVE_SECONDS = 0.5
 
 ProgressCallback = Callable[[ImportJob], None]
 
+# What apps above this one do with an output an import stored, in the store's transaction (the
+# inputs app makes a calc's `input` output an input model): hook(calculation=, output=,
+# download=, artifacts=). A hook's exception fails the import, like any other store failure.
+_OUTPUT_STORED: list[Callable[..., None]] = []
+
+
+def on_output_stored(hook: Callable[..., None]) -> None:
+    if hook not in _OUTPUT_STORED:
+        _OUTPUT_STORED.append(hook)
+
 
 # -- running an import ---------------------------------------------------------------------------
 
@@ -235,6 +245,8 @@ def _store_output(job, server, calculation: Calculation, output: dict, download:
             artifact=artifact,
         )
         artifacts.append(artifact)
+    for hook in _OUTPUT_STORED:
+        hook(calculation=calculation, output=output, download=download, artifacts=artifacts)
     return artifacts
 
 

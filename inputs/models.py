@@ -56,6 +56,7 @@ class InputFile(models.Model):
 class LinkOrigin(models.TextChoices):
     RUN = "run"  # the calculation is the result of a run of this model by Icebox
     CONFIRMED = "confirmed"  # the owner said the model is this imported calculation's input
+    IMPORTED = "imported"  # the engine listed it as the calculation's `input` output
 
 
 class InputLink(models.Model):
@@ -91,6 +92,8 @@ class Run(models.Model):
     # job.ini overrides applied to a copy of the archive (the stored model never changes).
     params = models.JSONField(default=dict)
     hazard_job_id = models.PositiveIntegerField(null=True)
+    # The job file to run, when not the model's own (a risk job.ini beside the hazard one).
+    job_ini = models.CharField(max_length=1024, blank=True)
     status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
     # Set, in its own commit, just before the archive is sent: from then on a worker taking the
     # run up again looks for the calc on the engine (by the marker in its description) instead
@@ -112,6 +115,10 @@ class Run(models.Model):
 
     def __str__(self):
         return f"run {self.pk} of input model {self.input_model_id}"
+
+    @property
+    def job_file(self) -> str:
+        return self.job_ini or self.input_model.job_ini
 
     @property
     def marker(self) -> str:

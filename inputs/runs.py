@@ -85,7 +85,9 @@ def _submit(client: EngineClient, run: Run) -> None:
     _save(run, status=RunStatus.SUBMITTING, submit_started=timezone.now())
     with locked_directory(prefix="run-") as tmp:
         archive = _archive_for_engine(run, Path(tmp))
-        answer = client.submit(archive, job_ini=run.input_model.job_ini, hazard_job_id=run.hazard_job_id)
+        # The engine picks the first extracted file whose base name ends with this (run_request
+        # refused a name that would pick another).
+        answer = client.submit(archive, job_ini=run.job_file.rsplit("/", 1)[-1], hazard_job_id=run.hazard_job_id)
     _save(run, status=RunStatus.SUBMITTED, engine_calc_id=answer["job_id"], engine_status=str(answer.get("status", "")))
 
 
@@ -152,7 +154,7 @@ def _archive_for_engine(run: Run, tmp: Path) -> Path:
     path = tmp / "input.zip"
     with zipfile.ZipFile(stored) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
-            if info.filename == model.job_ini:
+            if info.filename == run.job_file:
                 text = source.read(info).decode("utf-8-sig")
                 target.writestr(info, described(with_overrides(text, run.params), run.marker).encode())
             else:

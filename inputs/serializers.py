@@ -47,7 +47,7 @@ class RunSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Run
-        fields = ["id", "url", "input_model", "input_model_url", "engine_url", "params", "hazard_job_id", "status", "engine_calc_id",
+        fields = ["id", "url", "input_model", "input_model_url", "engine_url", "params", "hazard_job_id", "job_ini", "status", "engine_calc_id",
                   "engine_status", "error", "traceback", "import_job", "calculation", "calculation_url", "created", "updated", "finished"]
 
     def get_calculation_url(self, obj) -> str | None:
@@ -60,6 +60,7 @@ class RunRequestSerializer(serializers.Serializer):
     engine_url = serializers.CharField(help_text="an engine server of ICEBOX_ENGINE_SERVERS")
     params = serializers.DictField(child=serializers.CharField(), required=False, help_text="job.ini overrides, applied to a copy")
     hazard_job_id = serializers.IntegerField(required=False, help_text="the engine's id of the hazard calc a risk job builds on")
+    job_ini = serializers.CharField(required=False, help_text="another .ini file of the model to run (its risk job), instead of its job_ini")
 
 
 class InputUploadSerializer(serializers.Serializer):

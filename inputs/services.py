@@ -46,27 +46,31 @@ def input_upload(*, owner, file_name: str | None = None, data: bytes | None = No
     return input_model_create(owner=owner, file_name=file_name, data=data, archive=archive, name=name)
 
 
-def input_model_create(*, owner, file_name: str, data: bytes, archive: input_archive.InputArchive,
-                       name: str | None = None) -> tuple[InputModel, bool]:
-    """Store a checked archive: the zip byte for byte, each file as an artifact of its kind, the
-    job parameters and the file tree; (model, created). An owner's input model with the same
-    files is returned instead of a second copy."""
+def input_model_create(*, owner, file_name: str, data: bytes | None = None, archive: input_archive.InputArchive,
+                       name: str | None = None, path=None, stored: dict | None = None) -> tuple[InputModel, bool]:
+    """Store a checked archive (its bytes, or the file at `path`): the zip byte for byte, each file
+    as an artifact of its kind, the job parameters and the file tree; (model, created). An
+    owner's input model with the same files is returned instead of a second copy. `stored`
+    ({path: artifact}) are files stored already (an import's): they are not stored twice."""
+    stored = stored or {}
     summary = archive.as_dict()
     digest = files_digest(summary["files"])
     existing = InputModel.objects.filter(owner=owner, digest=digest).first()
     if existing is not None:
         return existing, False
-    whole = raw_file.read(ExportFile(name=file_name, data=data), Export(files=(), output_type="input", name=file_name))
+    source = ExportFile(name=file_name, data=data) if path is None else ExportFile(name=file_name, path=path)
+    whole = raw_file.read(source, Export(files=(), output_type="input", name=file_name))
     export = archive.export(file_name)
     # Parsed before anything is written: a file its kind refuses stores nothing.
-    tables = [(file, kinds.read_file(file, export, max_uncompressed=settings.ICEBOX_MAX_UNCOMPRESSED_BYTES)) for file in export.files]
+    tables = [(file, None if file.name in stored else kinds.read_file(file, export, max_uncompressed=settings.ICEBOX_MAX_UNCOMPRESSED_BYTES))
+              for file in export.files]
     try:
         # blobs.store.atomic: the bytes of a model that fails to store go with its rollback.
         with blob_store.atomic():
-            stored = artifact_create(owner=owner, table=whole, name=name, metadata={"input_model": True})
+            kept = artifact_create(owner=owner, table=whole, name=name, metadata={"input_model": True})
             model = InputModel.objects.create(
                 owner=owner,
-                name=name or stored.name,
+                name=name or kept.name,
                 description=archive.description,
                 calculation_mode=archive.calculation_mode,
                 job_ini=archive.job_ini,
@@ -75,11 +79,12 @@ def input_model_create(*, owner, file_name: str, data: bytes, archive: input_arc
                 tree=summary["tree"],
                 external=summary["external"],
                 digest=digest,
-                archive=stored,
+                archive=kept,
             )
             for file, table in tables:
-                artifact = artifact_create(owner=owner, table=table, metadata={"input": {"input_model": model.pk, "path": file.name,
-                                                                                        "role": archive.roles[file.name]}})
+                artifact = stored.get(file.name) or artifact_create(
+                    owner=owner, table=table, metadata={"input": {"input_model": model.pk, "path": file.name, "role": archive.roles[file.name]}}
+                )
                 InputFile.objects.create(input_model=model, path=file.name, role=archive.roles[file.name], artifact=artifact)
     except IntegrityError:
         # The same model stored at the same moment by another request: that one is it.
@@ -110,7 +115,8 @@ def input_link(*, owner, calculation, input_model) -> tuple[InputLink, bool]:
     return InputLink.objects.get_or_create(input_model=input_model, calculation=calculation, defaults={"origin": LinkOrigin.CONFIRMED})
 
 
-def run_request(*, requested_by, input_model: InputModel, engine_url=None, params=None, hazard_job_id=None, enqueue: bool = True) -> Run:
+def run_request(*, requested_by, input_model: InputModel, engine_url=None, params=None, hazard_job_id=None, job_ini=None,
+                enqueue: bool = True) -> Run:
     """Check a run request (allow-listed engine, overrides, hazard calc) and queue it. Sends nothing to any engine."""
     if input_model.owner_id != requested_by.pk:
         raise InvalidParameter("only the owner of an input model may run it")  # callers fetch it as the owner's
@@ -120,10 +126,21 @@ def run_request(*, requested_by, input_model: InputModel, engine_url=None, param
     overrides = _overrides(params)
     if hazard_job_id is not None and (type(hazard_job_id) is not int or hazard_job_id < 1 or hazard_job_id > 2**31 - 1):
         raise InvalidParameter(f"hazard_job_id must be the engine's id of the hazard calculation (a positive integer), got {hazard_job_id!r}")
+    inis = sorted(f["path"] for f in input_model.files if f["path"].lower().endswith(".ini"))
+    if job_ini is not None and job_ini not in inis:
+        raise InvalidParameter(f"job_ini must be one of the model's .ini files ({', '.join(inis)}), got {str(job_ini)[:100]!r}")
+    # The engine runs the first file whose base name ends with the one it is sent: it must be this one.
+    chosen = job_ini or input_model.job_ini
+    base = chosen.rsplit("/", 1)[-1]
+    others = [path for path in inis if path != chosen and path.rsplit("/", 1)[-1].endswith(base)]
+    if others:
+        raise InvalidParameter(f"the engine picks the job file by the end of its name, and {', '.join(others)} also ends with {base!r}: "
+                               "rename one of them in the archive")
     with transaction.atomic():
         # Run and task row commit together: a worker never sees a task whose run is missing.
         run = Run.objects.create(
-            owner=requested_by, input_model=input_model, engine_url=server.base_url, params=overrides, hazard_job_id=hazard_job_id
+            owner=requested_by, input_model=input_model, engine_url=server.base_url, params=overrides, hazard_job_id=hazard_job_id,
+            job_ini="" if job_ini in (None, input_model.job_ini) else job_ini,
         )
         if enqueue:
             run_input.enqueue(run.pk)

@@ -15,7 +15,7 @@ from icebox.upload_names import FileNames
 from inputs import selectors, services
 from inputs.serializers import InputModelSerializer, InputUploadSerializer, RunRequestSerializer, RunSerializer
 
-RUN_FIELDS = ("engine_url", "params", "hazard_job_id")
+RUN_FIELDS = ("engine_url", "params", "hazard_job_id", "job_ini")
 
 
 class InputListView(generics.ListAPIView):

@@ -120,3 +120,15 @@ def test_nobody_else_links_or_sees_the_links(owner_client, other_client, anon_cl
     theirs = model_from_zip(other_user, tiny_zip())
     assert owner_client.post(f"/calculations/{calc.pk}/inputs", {"input_model": theirs.pk}, format="json").status_code == 404
     assert owner_client.post(f"/calculations/{calc.pk}/inputs", {"model": model.pk}, format="json").status_code == 400
+
+
+def test_a_job_file_the_engine_would_confuse_with_another_is_refused(owner, owner_client, settings):
+    settings.ICEBOX_ENGINE_SERVERS = parse_engine_servers(ENGINE)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("a/job.ini", "[general]\ndescription = a\ncalculation_mode = classical\n")
+        archive.writestr("b/job.ini", "[general]\ndescription = b\ncalculation_mode = classical\n")
+    model = model_from_zip(owner, buffer.getvalue())
+    response = owner_client.post(f"/inputs/{model.pk}/run", {"engine_url": ENGINE, "job_ini": "b/job.ini"}, format="json")
+    assert response.status_code == 400 and "a/job.ini also ends with 'job.ini'" in str(response.json())
+    assert Run.objects.count() == 0

@@ -155,3 +155,34 @@ def test_icebox_run_runs_it_from_the_shell_with_its_steps_and_fails_with_the_rea
         call_command("icebox_run", "--input", str(model.pk), "--engine", engine.url, "--owner", "owner", "--param", "investigation_time")
     with pytest.raises(CommandError, match=f"input model {model.pk + 1000} not found"):
         call_command("icebox_run", "--input", str(model.pk + 1000), "--engine", engine.url, "--owner", "owner")
+
+
+def test_a_risk_job_runs_on_the_hazard_calc_of_an_earlier_run(engine, owner, owner_client):
+    """classical_damage/case_1a: its job_haz.ini, then its job_risk.ini on that hazard (hazard_job_id)."""
+    package = eh.qa_tests_data("classical_damage")  # read only: the files are copied into the zip
+    members = {name: (package / name).read_bytes() for name in
+               ("exposure_model.xml", "gmpe_logic_tree.xml", "source_model.xml", "source_model_logic_tree.xml")}
+    for name in ("job_haz.ini", "job_risk.ini", "fragility_model.xml"):
+        members[f"case_1a/{name}"] = (package / "case_1a" / name).read_bytes()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    model = model_from_zip(owner, buffer.getvalue())
+    assert model.job_ini == "case_1a/job_haz.ini"
+
+    hazard = owner_client.post(f"/inputs/{model.pk}/run", {"engine_url": engine.url}, format="json").json()
+    hazard = runs.run_execute(run_id=hazard["id"])
+    assert hazard.status == RunStatus.COMPLETE, (hazard.error, hazard.traceback)
+    response = owner_client.post(f"/inputs/{model.pk}/run", {"engine_url": engine.url, "job_ini": "case_1a/job_risk.ini",
+                                                              "hazard_job_id": hazard.engine_calc_id}, format="json")
+    assert response.status_code == 202, response.json()
+    risk = runs.run_execute(run_id=response.json()["id"])
+    assert risk.status == RunStatus.COMPLETE, (risk.error, risk.traceback)
+    calculation = Calculation.objects.get(pk=risk.calculation_id)
+    assert calculation.calculation_mode == "classical_damage" and calculation.oqparam["hazard_calculation_id"] == hazard.engine_calc_id
+    assert sorted(model.calculations.values_list("pk", flat=True)) == sorted([hazard.calculation_id, risk.calculation_id])
+    outputs = set(Artifact.objects.filter(imported_output__calculation=calculation).values_list("imported_output__output_type", flat=True))
+    assert "damages-rlzs" in outputs  # the damage distribution per asset, computed on the stored hazard
+    bad = owner_client.post(f"/inputs/{model.pk}/run", {"engine_url": engine.url, "job_ini": "case_1a/missing.ini"}, format="json")
+    assert bad.status_code == 400 and "job_ini must be one of" in str(bad.json())

@@ -25,8 +25,9 @@ class Command(BaseCommand):
         parser.add_argument("--owner", required=True, help="the Icebox user who owns the input model")
         parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="a job.ini override (repeatable)")
         parser.add_argument("--hazard-job-id", help="the engine's id of the hazard calc a risk job builds on")
+        parser.add_argument("--job-ini", help="another .ini file of the model to run (its risk job)")
 
-    def handle(self, *args, input, engine, owner, param, hazard_job_id, **options):
+    def handle(self, *args, input, engine, owner, param, hazard_job_id, job_ini, **options):
         try:
             user = get_user_model().objects.get_by_natural_key(owner)
         except get_user_model().DoesNotExist:
@@ -40,7 +41,7 @@ class Command(BaseCommand):
         try:
             hazard = None if hazard_job_id is None else parse_int(hazard_job_id, name="--hazard-job-id", minimum=1, maximum=INTEGER_MAX)
             model = selectors.input_model_get(user=user, input_model_id=input)
-            run = services.run_request(requested_by=user, input_model=model, engine_url=engine, params=params, hazard_job_id=hazard,
+            run = services.run_request(requested_by=user, input_model=model, engine_url=engine, params=params, hazard_job_id=hazard, job_ini=job_ini,
                                        enqueue=False)
         except IceboxError as exc:
             raise CommandError(exc.message) from None
