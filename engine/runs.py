@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import Callable
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 import kinds
@@ -41,6 +41,7 @@ from engine.models import Calculation, ImportedOutput, ImportJob, ImportStatus
 from engine.servers import EngineServerConfig, match_engine_url
 from engine.timestamps import parse_engine_time
 from icebox.tempfiles import locked_directory
+from icebox.worker_locks import worker_lock
 from kinds.base import ParseError
 
 log = logging.getLogger(__name__)
@@ -326,20 +327,6 @@ def import_jobs_recover() -> int:
     return recovered
 
 
-class _job_lock:
-    """`with _job_lock(job_id) as locked:` try the job's advisory lock on this thread's connection."""
-
-    def __init__(self, job_id: int):
-        self.key = _LOCK_NAMESPACE + int(job_id)
-        self.locked = False
-
-    def __enter__(self) -> bool:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s)", [self.key])
-            self.locked = cursor.fetchone()[0]
-        return self.locked
-
-    def __exit__(self, *exc_info) -> None:
-        if self.locked:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [self.key])
+def _job_lock(job_id: int) -> worker_lock:
+    """`with _job_lock(job_id) as locked:` the worker's lock on it (icebox.worker_locks)."""
+    return worker_lock(_LOCK_NAMESPACE, job_id)

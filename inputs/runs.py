@@ -25,7 +25,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from core.exceptions import IceboxError
@@ -36,6 +36,7 @@ from engine.models import ImportJob, ImportStatus
 from engine.servers import match_engine_url
 from icebox import selectors as artifact_selectors
 from icebox.tempfiles import locked_directory
+from icebox.worker_locks import worker_lock
 from inputs.models import ACTIVE_STATUSES, InputLink, LinkOrigin, Run, RunStatus
 from inputs.overrides import described, with_overrides
 
@@ -179,20 +180,6 @@ def _fail(run: Run, message: str, *, traceback: list[str] | None = None, calc_id
     _save(run, **fields)
 
 
-class run_lock:
-    """`with run_lock(run_id) as locked:` try the run's advisory lock on this thread's connection."""
-
-    def __init__(self, run_id: int):
-        self.key = _LOCK_NAMESPACE + int(run_id)
-        self.locked = False
-
-    def __enter__(self) -> bool:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s)", [self.key])
-            self.locked = cursor.fetchone()[0]
-        return self.locked
-
-    def __exit__(self, *exc_info) -> None:
-        if self.locked:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [self.key])
+def run_lock(job_id: int) -> worker_lock:
+    """`with run_lock(job_id) as locked:` the worker's lock on it (icebox.worker_locks)."""
+    return worker_lock(_LOCK_NAMESPACE, job_id)
