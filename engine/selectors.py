@@ -38,14 +38,14 @@ def calculation_list(*, user, shared: str | None = None, filters: dict | None = 
 _FILTER_LENGTHS = {"mode": 100, "engine": 255, "label": LABEL_MAX_LENGTH, "q": 200}
 
 
-def parse_calculation_filters(params) -> dict:
-    """`mode`, `engine`, `label` (may repeat: all of them) and `q` from a query string.
+def parse_calculation_filters(params, names=tuple(_FILTER_LENGTHS)) -> dict:
+    """`mode`, `engine`, `label` (may repeat: all of them) and `q` from a query string (those of `names`).
 
     A value PostgreSQL cannot hold (NUL), an empty one, one longer than anything stored could be, or
     mode/engine/q given twice is a 400 rather than a silent empty list."""
     filters = {}
     for name, longest in _FILTER_LENGTHS.items():
-        values = params.getlist(name)
+        values = params.getlist(name) if name in names else []
         if not values:
             continue
         if len(values) > 1 and name != "label":

@@ -1,5 +1,8 @@
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
+
+from engine.models import LABEL_MAX_LENGTH
 
 
 class InputModel(models.Model):
@@ -27,6 +30,8 @@ class InputModel(models.Model):
     # sha256 over the sorted (path, sha256) of its files: identical inputs are stored once per owner.
     digest = models.CharField(max_length=64)
     archive = models.OneToOneField("icebox.Artifact", on_delete=models.PROTECT, related_name="input_model")
+    # The owner's labels, as a calculation's (engine.labels checks them): ?label= on the list.
+    labels = ArrayField(models.CharField(max_length=LABEL_MAX_LENGTH), default=list, blank=True)
     calculations = models.ManyToManyField("engine.Calculation", through="InputLink", related_name="input_models")
     created = models.DateTimeField(auto_now_add=True)
 

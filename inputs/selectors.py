@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from core.exceptions import NotFound
 from inputs.models import InputModel, Run
 
 
-def input_model_list(*, user) -> QuerySet:
+def input_model_list(*, user, filters: dict | None = None) -> QuerySet:
+    """The user's input models; `filters` from engine.selectors.parse_calculation_filters (mode, label, q)."""
     if not user.is_authenticated:
         return InputModel.objects.none()
-    return InputModel.objects.filter(owner_id=user.pk)
+    filters = filters or {}
+    condition = Q(owner_id=user.pk)
+    if "mode" in filters:
+        condition &= Q(calculation_mode=filters["mode"])
+    if "label" in filters:
+        condition &= Q(labels__contains=filters["label"])
+    if "q" in filters:
+        condition &= Q(description__icontains=filters["q"]) | Q(name__icontains=filters["q"])
+    return InputModel.objects.filter(condition)
 
 
 def input_model_get(*, user, input_model_id) -> InputModel:

@@ -12,7 +12,7 @@ class InputModelSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = InputModel
-        fields = ["id", "url", "name", "description", "calculation_mode", "job_ini", "params", "files", "tree", "external", "archive",
+        fields = ["id", "url", "name", "description", "calculation_mode", "job_ini", "params", "files", "tree", "external", "labels", "archive",
                   "archive_url", "calculations", "created"]
 
     def get_files(self, obj) -> list[dict]:
@@ -66,3 +66,7 @@ class RunRequestSerializer(serializers.Serializer):
 class InputUploadSerializer(serializers.Serializer):
     file = serializers.ListField(child=serializers.FileField(), help_text="the zip of a job, or its job.ini and every file it names")
     name = serializers.CharField(required=False)
+
+
+class InputLabelsSerializer(serializers.Serializer):
+    labels = serializers.ListField(child=serializers.CharField(), help_text="replaces the labels (the same rules as a calculation's)")

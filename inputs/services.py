@@ -15,6 +15,7 @@ import kinds
 from artifacts.services import artifact_create
 from blobs import store as blob_store
 from core.exceptions import InvalidParameter
+from engine.labels import clean_labels
 from engine.servers import match_engine_url
 from inputs.models import InputFile, InputLink, InputModel, LinkOrigin, Run
 from inputs.tasks import run_input
@@ -106,6 +107,13 @@ def _check_name(name) -> None:
         return
     if not isinstance(name, str) or not name.strip() or len(name) > 255 or any(unicodedata.category(c) == "Cc" for c in name):
         raise InvalidParameter("name must be one line of text of at most 255 characters")
+
+
+def input_model_set_labels(*, input_model: InputModel, labels) -> InputModel:
+    """Replace the labels (the caller fetched the model as its owner's)."""
+    input_model.labels = clean_labels(labels)
+    input_model.save(update_fields=["labels"])
+    return input_model
 
 
 def input_link(*, owner, calculation, input_model) -> tuple[InputLink, bool]:

@@ -10,10 +10,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.exceptions import InvalidFile, InvalidParameter
-from engine.selectors import calculation_get_owned
+from engine.selectors import calculation_get_owned, parse_calculation_filters
 from icebox.upload_names import FileNames
 from inputs import selectors, services
-from inputs.serializers import InputModelSerializer, InputUploadSerializer, RunRequestSerializer, RunSerializer
+from inputs.serializers import InputLabelsSerializer, InputModelSerializer, InputUploadSerializer, RunRequestSerializer, RunSerializer
 
 RUN_FIELDS = ("engine_url", "params", "hazard_job_id", "job_ini")
 
@@ -23,7 +23,8 @@ class InputListView(generics.ListAPIView):
     parser_classes = [MultiPartParser, FormParser]
 
     def get_queryset(self):
-        return selectors.input_model_list(user=self.request.user).prefetch_related("links", "input_files")
+        filters = parse_calculation_filters(self.request.query_params, names=("mode", "label", "q"))
+        return selectors.input_model_list(user=self.request.user, filters=filters).prefetch_related("links", "input_files")
 
     def initialize_request(self, request, *args, **kwargs):
         # Before anything reads the body: the file names as sent (folders included).
@@ -59,9 +60,19 @@ class InputListView(generics.ListAPIView):
 
 
 class InputDetailView(APIView):
+    parser_classes = [JSONParser]
+
     @extend_schema(responses=InputModelSerializer)
     def get(self, request, input_id: int):
         model = selectors.input_model_get(user=request.user, input_model_id=input_id)
+        return Response(InputModelSerializer(model, context={"request": request}).data)
+
+    @extend_schema(request=InputLabelsSerializer, responses=InputModelSerializer)
+    def patch(self, request, input_id: int):
+        model = selectors.input_model_get(user=request.user, input_model_id=input_id)
+        if not isinstance(request.data, dict) or set(request.data) != {"labels"}:
+            raise InvalidParameter('send a JSON object with labels only, such as {"labels": ["2026 model"]}')
+        model = services.input_model_set_labels(input_model=model, labels=request.data["labels"])
         return Response(InputModelSerializer(model, context={"request": request}).data)
 
 

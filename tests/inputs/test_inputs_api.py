@@ -104,3 +104,20 @@ def test_another_user_and_anonymous_neither_see_nor_upload(owner_client, other_c
     upload.name = "x.zip"
     assert anon_client.post("/inputs", {"file": upload}, format="multipart").status_code in (401, 403)
     assert InputModel.objects.count() == 1
+
+
+def test_the_list_filters_by_calculation_mode_label_and_text_and_labels_are_the_owners(owner_client, other_client):
+    body = post_zip(owner_client, job_files("classical_case_36")).json()
+    scenario = post_zip(owner_client, job_files("scenario_case_1"), name="scenario.zip").json()
+    response = owner_client.patch(body["url"], {"labels": ["2026 model", " review "]}, format="json")
+    assert response.status_code == 200 and response.json()["labels"] == ["2026 model", "review"]
+
+    def ids(**query):
+        return [m["id"] for m in owner_client.get("/inputs", query).json()["results"]]
+
+    assert ids(mode="classical") == [body["id"]] and ids(mode="scenario") == [scenario["id"]]
+    assert ids(label="review") == [body["id"]] and ids(label=["review", "2026 model"]) == [body["id"]] and ids(label="x") == []
+    assert sorted(ids()) == sorted([body["id"], scenario["id"]])
+    assert owner_client.get("/inputs", {"mode": ""}).status_code == 400
+    assert owner_client.patch(body["url"], {"labels": "review"}, format="json").status_code == 400
+    assert other_client.patch(body["url"], {"labels": ["mine"]}, format="json").status_code == 404
