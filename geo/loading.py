@@ -111,10 +111,7 @@ def _load_own_partition(artifact_id: int, table: Table, *, lines: Iterable[str] 
         # (and there is no DEFAULT partition it would have to scan either).
         cursor.execute(f"ALTER TABLE {part} ADD CONSTRAINT {qn(name + '_part')} CHECK (part = %s)", [int(artifact_id)])
         cursor.execute(f"ALTER TABLE {qn('geo_feature')} ATTACH PARTITION {part} FOR VALUES IN (%s)", [int(artifact_id)])
-        # Statistics of `properties` cost most of ANALYZE and serve only the filters' expression
-        # indexes (which a column list would leave out): without filter columns, the rest only.
-        columns = "" if filter_index_columns(table) else " (artifact_id, idx, geom)"
-        cursor.execute(f"ANALYZE {part}{columns}")
+        cursor.execute(f"ANALYZE {part}")
     return loaded
 
 

@@ -358,17 +358,3 @@ def test_concurrent_small_and_big_uploads_all_land_with_their_rows(settings):
         assert artifact.feature_part == (artifact.pk if data is MAP else SHARED_PART)
     assert partition_count() == 2
     assert shared_row_count() == 600
-
-
-def _analysed_columns(artifact_id: int) -> set[str]:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT attname FROM pg_stats WHERE tablename = %s", [partition_name(artifact_id)])
-        return {row[0] for row in cursor.fetchall()}
-
-
-def test_a_partition_of_its_own_is_analysed_without_properties_unless_its_kind_filters_on_them(event_kind, owner_client, settings):
-    artifact = upload_map(owner_client, settings, max_shared_rows=0)
-    assert _analysed_columns(artifact["id"]) == {"artifact_id", "idx", "geom"}
-    # A kind with a filter column: the whole table, so that its expression index has statistics.
-    events = upload_map(owner_client, settings, max_shared_rows=0, data=event_kind.make_csv(4, 6, 5), name="event-points_9.csv")
-    assert "properties" in _analysed_columns(events["id"])
