@@ -7,6 +7,7 @@ import pytest
 
 from icebox.models import Artifact
 from inputs.models import InputFile, InputModel
+from tests.conftest import FIXTURES
 from tests.kinds.test_input_archive import job_files, make_zip
 
 
@@ -121,3 +122,15 @@ def test_the_list_filters_by_calculation_mode_label_and_text_and_labels_are_the_
     assert owner_client.get("/inputs", {"mode": ""}).status_code == 400
     assert owner_client.patch(body["url"], {"labels": "review"}, format="json").status_code == 400
     assert other_client.patch(body["url"], {"labels": ["mine"]}, format="json").status_code == 404
+
+
+@pytest.mark.parametrize("job", sorted(p.name for p in (FIXTURES / "inputs").iterdir() if p.is_dir()))
+def test_every_real_input_set_in_the_fixtures_uploads_with_each_file_stored_as_sent(owner_client, job):
+    members = job_files(job)
+    response = post_zip(owner_client, members, name=f"{job}.zip")
+    assert response.status_code == 201, response.json()
+    files = response.json()["files"]
+    assert {f["path"] for f in files} == set(members)
+    for f in files:
+        raw = owner_client.get(f"/artifact/{f['artifact']}/raw")
+        assert b"".join(raw.streaming_content) == members[f["path"]], f["path"]
