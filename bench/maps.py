@@ -443,6 +443,24 @@ def view_tiles(z: int, lon: float, lat: float, across: int = 4, down: int = 3) -
     return [(z, x, y) for x in range(cx - across // 2, cx - across // 2 + across) for y in range(cy - down // 2, cy - down // 2 + down)]
 
 
+def paired_views(args, browser, floor_pool, server, paths, statements) -> tuple[float, float, float, float, float]:
+    """Icebox's requests `paths` and the floor's `statements`, each sent as a batch over the
+    browser's connections, paired: per-item time and latency of each, and gunicorn's CPU ms a request."""
+
+    def icebox():
+        wall, latencies, _ = browser.batch(paths)
+        return wall, latencies, len(paths)
+
+    def floor():
+        wall, latencies = floor_pool.batch(statements)
+        return wall, latencies, len(statements)
+
+    cpu = server.cpu_seconds()
+    (i_per, i_lat), (f_per, f_lat) = paired_batches(args.runs, icebox, floor)
+    cpu_ms = (server.cpu_seconds() - cpu) / ((args.runs + 1) * len(paths)) * 1000
+    return i_per, i_lat, f_per, f_lat, cpu_ms
+
+
 def tiles(args, results, browser, floor_pool, cur, http_get, maps, server) -> None:
     print("measuring vector tiles (a map view at a time, 6 connections) ...", flush=True)
     for label, (artifact, step, part) in maps.items():
@@ -453,17 +471,7 @@ def tiles(args, results, browser, floor_pool, cur, http_get, maps, server) -> No
             cur.execute(f"SELECT count(*) FROM {part} WHERE geom && ST_Transform(ST_TileEnvelope({z}, {view[0][1]}, {view[0][2]}), 4326)")
             count = cur.fetchone()[0]
 
-            def icebox():
-                wall, latencies, _ = browser.batch(paths)
-                return wall, latencies, len(paths)
-
-            def floor():
-                wall, latencies = floor_pool.batch(statements)
-                return wall, latencies, len(statements)
-
-            cpu = server.cpu_seconds()
-            (i_per, i_lat), (f_per, f_lat) = paired_batches(args.runs, icebox, floor)
-            cpu_ms = (server.cpu_seconds() - cpu) / ((args.runs + 1) * len(paths)) * 1000
+            i_per, i_lat, f_per, f_lat, cpu_ms = paired_views(args, browser, floor_pool, server, paths, statements)
             key = (
                 f"MVT z{z}, {label} map: a view of {len(view)} tiles x 4, 6 connections (~{count:,} points a tile;"
                 f" latency {i_lat * 1000:.1f} vs {f_lat * 1000:.1f} ms; gunicorn CPU {cpu_ms:.1f} ms a tile)"
@@ -500,27 +508,14 @@ def site(args, results, browser, floor_pool, maps, server) -> None:
         paths = [f"/artifact/{artifact.pk}/site?lon={lon:.5f}&lat={lat:.5f}" for lon, lat in points]
         # The floor: the one nearest-neighbour statement /site sends, on the artifact's rows.
         statements = [(ARTIFACT_SITE_SQL, _params(artifact_id=artifact.pk, lon=round(lon, 5), lat=round(lat, 5), max_distance_km=100.0, k=1)) for lon, lat in points]
-
-        def icebox():
-            wall, latencies, _ = browser.batch(paths)
-            return wall, latencies, len(paths)
-
-        def floor():
-            wall, latencies = floor_pool.batch(statements)
-            return wall, latencies, len(statements)
-
-        cpu = server.cpu_seconds()
-        (i_per, i_lat), (f_per, f_lat) = paired_batches(args.runs, icebox, floor)
-        cpu_ms = (server.cpu_seconds() - cpu) / ((args.runs + 1) * len(paths)) * 1000
+        i_per, i_lat, f_per, f_lat, cpu_ms = paired_views(args, browser, floor_pool, server, paths, statements)
         results[f"/artifact/<id>/site, {label} map: 48 points, 6 connections (latency {i_lat * 1000:.1f} vs {f_lat * 1000:.1f} ms; gunicorn CPU {cpu_ms:.1f} ms a request)"] = (
             i_per, f_per, None, 0.005,
         )
         # TileJSON is built from the artifact's row: its floor is reading that row.
         paths = [f"/artifact/{artifact.pk}/tiles.json"] * 48
         statements = [("SELECT * FROM icebox_artifact WHERE id = %s", [artifact.pk])] * 48
-        cpu = server.cpu_seconds()
-        (i_per, i_lat), (f_per, f_lat) = paired_batches(args.runs, icebox, floor)
-        cpu_ms = (server.cpu_seconds() - cpu) / ((args.runs + 1) * len(paths)) * 1000
+        i_per, i_lat, f_per, f_lat, cpu_ms = paired_views(args, browser, floor_pool, server, paths, statements)
         results[f"TileJSON, {label} map: 48 requests, 6 connections (latency {i_lat * 1000:.1f} vs {f_lat * 1000:.1f} ms; gunicorn CPU {cpu_ms:.1f} ms a request)"] = (
             i_per, f_per, None, None,
         )
