@@ -507,7 +507,7 @@ def site(args, results, browser, floor_pool, maps, server) -> None:
         points = [(LON0 + rng.uniform(0, nlon * step), LAT0 + rng.uniform(0, nlat * step)) for _ in range(48)]
         paths = [f"/artifact/{artifact.pk}/site?lon={lon:.5f}&lat={lat:.5f}" for lon, lat in points]
         # The floor: the one nearest-neighbour statement /site sends, on the artifact's rows.
-        statements = [(ARTIFACT_SITE_SQL, _params(artifact_id=artifact.pk, lon=round(lon, 5), lat=round(lat, 5), max_distance_km=100.0, k=1)) for lon, lat in points]
+        statements = [(ARTIFACT_SITE_SQL, _params(artifact=artifact, lon=round(lon, 5), lat=round(lat, 5), max_distance_km=100.0, k=1)) for lon, lat in points]
         i_per, i_lat, f_per, f_lat, cpu_ms = paired_views(args, browser, floor_pool, server, paths, statements)
         results[f"/artifact/<id>/site, {label} map: 48 points, 6 connections (latency {i_lat * 1000:.1f} vs {f_lat * 1000:.1f} ms; gunicorn CPU {cpu_ms:.1f} ms a request)"] = (
             i_per, f_per, None, 0.005,
