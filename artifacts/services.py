@@ -72,7 +72,8 @@ def artifact_create(*, owner, table: Table, name: str | None = None, metadata: d
             artifact.feature_count = loaded.count
             artifact.bbox = loaded.bbox
             artifact.feature_part = loaded.part
-            artifact.save(update_fields=["feature_count", "bbox", "feature_part"])
+            artifact.tile_overview_zoom = loaded.overview_zoom
+            artifact.save(update_fields=["feature_count", "bbox", "feature_part", "tile_overview_zoom"])
     return artifact
 
 

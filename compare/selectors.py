@@ -26,7 +26,7 @@ from django.db.models import F, Field, Func, QuerySet
 import kinds
 from core.exceptions import NotComparable
 from geo.models import features_of, planner_for
-from geo.thinning import THINNING_CELL
+from geo.thinning import MVT_BUFFER, MVT_EXTENT, cell_sql, tile_cells
 from geo.tiles import tile_envelope_with_margin
 from icebox.models import Artifact
 from icebox.selectors import ReadableArtifact, readable_row
@@ -39,8 +39,6 @@ _DATA_QUANTITIES = ("poe", "iml")
 _DEGREES_PER_METRE = 180.0 / (math.pi * 6371008.8) * 1.001
 
 FETCH_ROWS = 5000
-MVT_EXTENT = 4096
-MVT_BUFFER = 64
 # As in geo.selectors: no JIT nor parallel workers on these statements; a cursor read to its end.
 _PLANNER = "SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0; "
 _CURSOR_PLANNER = _PLANNER + "SET LOCAL cursor_tuple_fraction = 1; "
@@ -285,20 +283,23 @@ def comparison_tile(pair: Pair, *, z: int, x: int, y: int, layer: str) -> bytes:
     largest absolute difference of the first compared column (a change is never hidden behind
     no change); ties, and sites in one artifact only (no difference): the lowest a_idx, then b_idx.
     """
-    envelope = Polygon.from_bbox(tile_envelope_with_margin(z, x, y, MVT_BUFFER / MVT_EXTENT))
+    # One unit more than the buffer: the cells in range decide which sites count (geo.selectors).
+    envelope = Polygon.from_bbox(tile_envelope_with_margin(z, x, y, (MVT_BUFFER + 1) / MVT_EXTENT))
     envelope.srid = 4326
     rows, row_params = _rows(pair, envelope)
     props, prop_params = _properties(pair)
     # No compared column (nothing but sites): the lowest a_idx, then b_idx.
     difference, thin_params = (_values()[2], [pair.columns[0]] * 2) if pair.columns else ("NULL::float8", [])
-    cell = f"floor(ST_X(m.geom) / {THINNING_CELL}), floor(ST_Y(m.geom) / {THINNING_CELL})"
+    # The cells of geo.thinning's grid over the world, those of this tile and its buffer only.
+    cx, cy = cell_sql("ST_X(r.g)", "ST_Y(r.g)", "%s")
     sql = (
-        _PLANNER + planner_for(pair.a, pair.b) + f"SELECT ST_AsMVT(q, %s, %s, 'geom') FROM (SELECT DISTINCT ON ({cell}) m.geom, m.props FROM ("
-        "SELECT ST_AsMVTGeom(ST_Transform(r.g, 3857), ST_TileEnvelope(%s, %s, %s), %s, %s, true) AS geom,"
+        _PLANNER + planner_for(pair.a, pair.b) + "SELECT ST_AsMVT(q, %s, %s, 'geom') FROM (SELECT DISTINCT ON (m.cx, m.cy) m.geom, m.props FROM ("
+        f"SELECT ST_AsMVTGeom(ST_Transform(r.g, 3857), ST_TileEnvelope(%s, %s, %s), %s, %s, true) AS geom, {cx} AS cx, {cy} AS cy,"
         f" {props} AS props, abs({difference}) AS thin_key, r.a_idx, r.b_idx FROM ({rows}) AS r) AS m"
-        f" WHERE m.geom IS NOT NULL ORDER BY {cell}, m.thin_key DESC NULLS LAST, m.a_idx NULLS LAST, m.b_idx) AS q"
+        " WHERE m.geom IS NOT NULL AND m.cx BETWEEN %s AND %s AND m.cy BETWEEN %s AND %s"
+        " ORDER BY m.cx, m.cy, m.thin_key DESC NULLS LAST, m.a_idx NULLS LAST, m.b_idx) AS q"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [layer, MVT_EXTENT, z, x, y, MVT_EXTENT, MVT_BUFFER, *prop_params, *thin_params, *row_params])
+        cursor.execute(sql, [layer, MVT_EXTENT, z, x, y, MVT_EXTENT, MVT_BUFFER, z, z, *prop_params, *thin_params, *row_params, *tile_cells(x, y)])
         data = cursor.fetchone()[0]
     return bytes(data) if data is not None else b""

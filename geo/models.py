@@ -1,4 +1,5 @@
 from django.contrib.gis.db import models
+from django.contrib.postgres.fields import ArrayField
 
 # The value of Feature.part for the partition shared by the small artifacts (geo.loading);
 # a big artifact's partition has its own id (ids start at 1).
@@ -61,3 +62,27 @@ def features_of(artifact) -> models.QuerySet:
     prunes the other partitions when it plans: no lookup of the artifact table, no scan of them.
     """
     return Feature.objects.filter(part=artifact.feature_part, artifact_id=artifact.pk)
+
+
+class TileOverview(models.Model):
+    """One cell of one low zoom of a big map, thinned at import (geo.overview): who it keeps.
+
+    `winners[1]` (SQL arrays count from 1) is the cell's lowest idx, `winners[i + 1]` the idx
+    with the cell's largest value of the artifact's i-th thinning column (geo.thinning.thin_columns),
+    ties and no value the lowest idx. The primary key is what a tile reads: its zoom, then its
+    range of cells.
+    """
+
+    pk = models.CompositePrimaryKey("artifact_id", "z", "cx", "cy")
+    # Deleted with the artifact by Django, in its transaction (one DELETE by the primary key).
+    # No database constraint: checking it would cost a trigger per row an import inserts (100,000
+    # for a 1M-site map), for rows only geo.overview writes. No index of its own: the primary key
+    # starts with it.
+    artifact = models.ForeignKey("icebox.Artifact", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
+    z = models.SmallIntegerField()
+    cx = models.BigIntegerField()
+    cy = models.BigIntegerField()
+    winners = ArrayField(models.IntegerField())
+
+    class Meta:
+        db_table = "geo_tile_overview"

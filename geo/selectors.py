@@ -21,8 +21,9 @@ from django.db.models.functions import JSONObject
 import kinds
 from core.exceptions import NotFound
 from geo.filters import filter_features
-from geo.models import Feature, features_of, planner_for
-from geo.thinning import THINNING_CELL
+from geo.models import Feature, TileOverview, features_of, planner_for
+from geo.overview import overview_position
+from geo.thinning import MVT_BUFFER, MVT_EXTENT, cell_sql, tile_cells
 from geo.tiles import tile_envelope_with_margin
 from icebox.selectors import ReadableArtifact, readable_row
 
@@ -34,6 +35,9 @@ FETCH_ROWS = 5000
 # the end must be planned for all its rows, not for the first 10% (`cursor_tuple_fraction`).
 _PLANNER = "SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0; "
 _CURSOR_PLANNER = _PLANNER + "SET LOCAL cursor_tuple_fraction = 1; "
+# A tile thinned per request sorts its rows with their properties (at most ~70,000 past the
+# overview's zooms): in memory, not in a temporary file.
+_TILE_PLANNER = _PLANNER + "SET LOCAL work_mem = '64MB'; "
 
 # Per-row feature text, assembled by PostgreSQL from `t` (idx, g, props). A row without geometry
 # (a table's, a logic tree's branch, a source drawn nowhere) is GeoJSON's `"geometry": null`:
@@ -42,11 +46,6 @@ _FEATURE_TEXT = (
     "'{\"type\":\"Feature\",\"id\":' || t.idx || ',\"geometry\":' || COALESCE(ST_AsGeoJSON(t.g, 9), 'null')"
     " || ',\"properties\":' || t.props::text || '}'"
 )
-
-# Vector tile: the extent of a tile in MVT units and the buffer around it (in the same units),
-# so that a point symbol near a tile edge is drawn by both tiles instead of being cut.
-MVT_EXTENT = 4096
-MVT_BUFFER = 64
 
 
 def _readable_id(readable: ReadableArtifact) -> int:
@@ -216,10 +215,12 @@ def vector_tile(
     """One Mapbox vector tile of the artifact's features in tile z/x/y: one ST_AsMVT statement.
 
     Fixed SQL text (`_tile_sql`) with integer SRIDs. Every property
-    becomes an attribute (ST_AsMVT expands a jsonb column) and the feature id is the row index.
-    Thinned (geo.thinning): of the features whose tile position falls in one THINNING_CELL cell,
-    only the one with the largest `thin_by` value is kept (ties and no value: the lowest idx;
-    no `thin_by`: the lowest idx), so a tile's size is bounded by its cells, not by the map.
+    becomes an attribute (ST_AsMVT expands a jsonb column) and the feature id is the row index;
+    features in idx order, so that the same tile is the same bytes whichever way it was thinned.
+    Thinned (geo.thinning): of the features in one cell, only the one with the largest `thin_by`
+    value is kept (ties and no value: the lowest idx; no `thin_by`: the lowest idx), so a
+    tile's size is bounded by its cells, not by the map. Up to the artifact's overview zoom the
+    winners were chosen at import (geo.overview); finer, or filtered, they are chosen here.
     Empty bytes: no feature in the tile. NotFound: the artifact was deleted after the caller
     looked it up (its partition may be gone already, which would look like an empty tile); the
     statement checks that itself, from a snapshot taken once it holds the partition.
@@ -227,19 +228,30 @@ def vector_tile(
     """
     artifact = readable_row(readable)
     artifact_id, part = artifact.pk, artifact.feature_part
-    minlon, minlat, maxlon, maxlat = tile_envelope_with_margin(z, x, y, MVT_BUFFER / MVT_EXTENT)
     names = properties or []
     equal = list((filters or {}).items())
     # Lines and polygons (a source model's faults and areas) are not thinned: a cell is a point's.
     points = kinds.kind_named(readable.artifact.artifact_type).GEOMETRY == "point"
-    params = [
-        layer, MVT_EXTENT, artifact_id, z, x, y, MVT_EXTENT, MVT_BUFFER, *([z, x, z, y] if points else []),
-        *([thin_by] if thin_by is not None else []), part, artifact_id, minlon, minlat, maxlon, maxlat,
-        *[value for name, wanted in equal for value in (name, json.dumps(wanted))],
-        *[value for name in names for value in (name, name)], part, artifact_id,
-    ]
-    sql = _tile_sql(thinned=thin_by is not None, properties=len(properties) if properties is not None else None, filters=len(equal),
-                    points=points)
+    overview = artifact.tile_overview_zoom
+    position = (
+        overview_position(artifact.metadata.get("columns", []), thin_by) if points and not equal and overview is not None and z <= overview else None
+    )
+    props = [value for name in names for value in (name, name)]
+    if position is not None:
+        source = "overview"
+        rows = [*props, position, artifact_id, z, *tile_cells(x, y), part, artifact_id]
+    else:
+        source = "points" if points else "shapes"
+        # One unit more than the buffer: the cells in range decide which sites count, the box
+        # only lets the GiST index find them (and must not lose one to rounding at its edge).
+        minlon, minlat, maxlon, maxlat = tile_envelope_with_margin(z, x, y, (MVT_BUFFER + 1) / MVT_EXTENT)
+        rows = [
+            *props, *([z, z] if points else []), *([thin_by] if points and thin_by is not None else []), part, artifact_id,
+            minlon, minlat, maxlon, maxlat, *[value for name, wanted in equal for value in (name, json.dumps(wanted))],
+            *(tile_cells(x, y) if points else []),
+        ]
+    params = [layer, MVT_EXTENT, artifact_id, z, x, y, MVT_EXTENT, MVT_BUFFER, *rows]
+    sql = _tile_sql(source=source, thinned=thin_by is not None, properties=len(properties) if properties is not None else None, filters=len(equal))
     # No transaction.atomic(): in autocommit, PostgreSQL runs the statements of one query string
     # as one implicit transaction, so SET LOCAL holds for the SELECT and no more, without the two
     # round trips of BEGIN and COMMIT (a z12 tile takes well under a millisecond in SQL).
@@ -252,47 +264,52 @@ def vector_tile(
 
 
 @cache
-def _tile_sql(*, thinned: bool, properties: int | None, filters: int = 0, points: bool = True) -> str:
-    """The tile statement's text, written once per shape (thinned or not; every property, or so
-    many named ones): compiling querysets for it on every request cost more than a small tile's
-    SQL. The artifact, tile, names and values are bound parameters, in the order vector_tile lists them."""
+def _tile_sql(*, source: str, thinned: bool, properties: int | None, filters: int = 0) -> str:
+    """The tile statement's text, written once per shape (where the kept features come from,
+    thinned by a column or not; every property, or so many named ones): compiling querysets for
+    it on every request cost more than a small tile's SQL. The artifact, tile, names and values
+    are bound parameters, in the order vector_tile lists them."""
     quote = connection.ops.quote_name
     features = quote(Feature._meta.db_table)
-    thin_key = "(f.\"properties\" ->> %s)::double precision" if thinned else "NULL::double precision"
-    rank = "c.thin_key DESC NULLS LAST, c.idx" if thinned else "c.idx"
     if properties is None:
         props = 'f."properties"'
     else:
         # Names travel as bound parameters: JSONB_BUILD_OBJECT(%s::text, properties -> %s, ...).
         props = "jsonb_build_object(" + ", ".join(['%s::text, f."properties" -> %s'] * properties) + ")"
-    # The cells are computed from lon/lat with the Mercator formulas (ST_AsMVTGeom's own maths,
-    # rounded to a unit as it rounds), which is cheap, so that only the kept features, at most
-    # one per cell, go through ST_Transform and ST_AsMVTGeom and have their properties read (by
-    # primary key): on a z4 tile of a 1M-site map that halves the time. Latitudes are clamped
-    # short of the poles, where the logarithm has no value (such a site is outside every Mercator
-    # tile anyway). Only a kind of points is thinned (ST_X has no value for a line): the features
-    # of any other kind are each a cell of their own, every one drawn.
-    lat = "radians(greatest(-89.9, least(89.9, ST_Y(c0.g))))"
-    if points:
-        cx = f"floor(floor(((ST_X(c0.g) + 180.0) / 360.0 * power(2.0, %s) - %s) * {MVT_EXTENT} + 0.5) / {THINNING_CELL})"
-        cy = f"floor(floor(((1.0 - ln(tan(pi() / 4 + {lat} / 2)) / pi()) / 2 * power(2.0, %s) - %s) * {MVT_EXTENT} + 0.5) / {THINNING_CELL})"
-    else:
-        cx, cy = "c0.idx", "0"
-    # The tile and its buffer in lon/lat, so that the GiST index answers `&&`.
-    keys = (
-        f'SELECT f."idx" AS idx, f."geom" AS g, {thin_key} AS thin_key FROM {features} f'
-        # The partition key first, a literal by the time PostgreSQL plans (geo.models.features_of).
+    columns = f'f."idx" AS idx, f."geom" AS g, {props} AS props'
+    in_box = (
+        # The partition key first, a literal by the time PostgreSQL plans (geo.models.features_of);
+        # the tile and its buffer in lon/lat, so that the GiST index answers `&&`.
         ' WHERE f."part" = %s AND f."artifact_id" = %s AND f."geom" && ST_MakeEnvelope(%s, %s, %s, %s, 4326)'
         # The expression each filterable column is indexed by (geo.filters.index_statements).
         + ' AND (f."properties" -> %s) = %s::jsonb' * filters
     )
-    base = f'SELECT f."idx" AS idx, f."geom" AS g, {props} AS props FROM {features} f WHERE f."part" = %s AND f."artifact_id" = %s'
+    if source == "overview":
+        # The cells' winners, chosen at import, then each one's row by primary key.
+        rows = (
+            f'SELECT {columns} FROM (SELECT o."winners"[%s] AS idx FROM {quote(TileOverview._meta.db_table)} o'
+            ' WHERE o."artifact_id" = %s AND o."z" = %s AND o."cx" BETWEEN %s AND %s AND o."cy" BETWEEN %s AND %s) AS s'
+            f' JOIN {features} f ON f."part" = %s AND f."artifact_id" = %s AND f."idx" = s.idx'
+        )
+    elif source == "points":
+        # Past the overview's zooms a cell holds a site or two on average: the rows are thinned as
+        # they are read, their properties carried along, rather than read again by primary key
+        # (a z8 tile of a 1M-site map: 20 ms instead of 75). OFFSET 0 keeps the cell range test
+        # above the scan, where the cells are computed once, not again in the scan's filter.
+        thin_key = "(f.\"properties\" ->> %s)::double precision" if thinned else "NULL::double precision"
+        rank = "c.thin_key DESC NULLS LAST, c.idx" if thinned else "c.idx"
+        cx, cy = cell_sql('ST_X(f."geom")', 'ST_Y(f."geom")', "%s")
+        rows = (
+            f"SELECT DISTINCT ON (c.cx, c.cy) c.idx, c.g, c.props FROM (SELECT {columns}, {cx} AS cx, {cy} AS cy, {thin_key} AS thin_key"
+            f" FROM {features} f{in_box} OFFSET 0) AS c WHERE c.cx BETWEEN %s AND %s AND c.cy BETWEEN %s AND %s ORDER BY c.cx, c.cy, {rank}"
+        )
+    else:
+        # Lines and polygons: every one in the box is drawn.
+        rows = f"SELECT {columns} FROM {features} f{in_box}"
     return (
-        _PLANNER + f"SELECT ST_AsMVT(q, %s, %s, 'geom', 'idx'), EXISTS (SELECT 1 FROM {_artifact_table()} WHERE id = %s) FROM ("
+        _TILE_PLANNER + f"SELECT ST_AsMVT(q, %s, %s, 'geom', 'idx' ORDER BY q.idx), EXISTS (SELECT 1 FROM {_artifact_table()} WHERE id = %s) FROM ("
         "SELECT t.idx, ST_AsMVTGeom(ST_Transform(t.g, 3857), ST_TileEnvelope(%s, %s, %s), %s, %s, true) AS geom, t.props"
-        " FROM (SELECT DISTINCT ON (c.cx, c.cy) c.idx FROM ("
-        f"SELECT c0.idx, c0.thin_key, {cx} AS cx, {cy} AS cy FROM ({keys}) AS c0) AS c ORDER BY c.cx, c.cy, {rank}) AS s"
-        f" JOIN ({base}) AS t ON t.idx = s.idx) AS q WHERE q.geom IS NOT NULL"
+        f" FROM ({rows}) AS t) AS q WHERE q.geom IS NOT NULL"
     )
 
 

@@ -19,7 +19,8 @@ from django.utils.cache import patch_vary_headers
 from icebox.selectors import ReadableArtifact, readable_artifact
 
 # Bump when the bytes served for the same artifact and query change (a new output format).
-REPRESENTATION_VERSION = "1"
+# 2: tiles thinned on one grid over the world, 32-unit cells (geo.thinning), features in idx order.
+REPRESENTATION_VERSION = "2"
 
 
 def artifact_etag(request, artifact) -> str:

@@ -59,6 +59,9 @@ class Artifact(models.Model):
     # PostgreSQL prunes to that one partition when it plans the statement. 0 for an artifact
     # without rows: a read finds nothing in the shared partition.
     feature_part = models.BigIntegerField(default=0)
+    # The finest zoom whose tiles read the thinning done at import (geo.overview); None: every
+    # zoom is thinned per request (small artifacts, lines and polygons, artifacts stored before).
+    tile_overview_zoom = models.SmallIntegerField(null=True, blank=True)
 
     objects = ArtifactQuerySet.as_manager()
 

@@ -7,6 +7,7 @@ import json
 import math
 from dataclasses import dataclass
 
+from geo.thinning import CELLS_PER_TILE, tile_cells
 from tests.support import read_engine_csv
 from tests.synthetic import hazard_map_csv
 
@@ -24,7 +25,7 @@ class Site:
 def grid_sites(data: bytes) -> list[Site]:
     header, rows = read_engine_csv(data)
     return [
-        Site(i, float(r["lon"]), float(r["lat"]), {k: float(v) for k, v in r.items() if k not in ("lon", "lat")})
+        Site(i, float(r["lon"]), float(r["lat"]), {k: float(v) for k, v in r.items() if k not in ("lon", "lat", "custom_site_id")})
         for i, r in enumerate(rows)
     ]
 
@@ -68,3 +69,37 @@ def tiles_of(sites, z: int) -> set[tuple[int, int]]:
         ty = int((1.0 - math.asinh(math.tan(math.radians(s.lat))) / math.pi) / 2.0 * n)
         out.add((tx, ty))
     return out
+
+
+def cells_of(lon, lat, z):
+    """The cell of the world's grid at zoom z that holds the point, computed here (not by the
+    server): a set of one, or of the two to four cells it lies on the edge of (the server's
+    float maths could put it on either side)."""
+    n = 2**z * CELLS_PER_TILE
+    gx = (lon + 180.0) / 360.0 * n
+    gy = (1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * n
+    return {(math.floor(gx + dx), math.floor(gy + dy)) for dx in (-1e-6, 1e-6) for dy in (-1e-6, 1e-6)}
+
+
+def points_by_cell(points, z, x, y) -> dict:
+    """The indexes of `points` ((lon, lat) pairs) per cell of tile z/x/y and its buffer,
+    computed here; cells a point lies on the edge of are left out (the server may put it in either)."""
+    x0, x1, y0, y1 = tile_cells(x, y)
+    cells, uncertain = {}, set()
+    for n, (lon, lat) in enumerate(points):
+        possible = cells_of(lon, lat, z)
+        if len(possible) > 1:
+            uncertain |= possible
+            continue
+        [cell] = possible
+        if x0 <= cell[0] <= x1 and y0 <= cell[1] <= y1:
+            cells.setdefault(cell, []).append(n)
+    return {cell: group for cell, group in cells.items() if cell not in uncertain}
+
+
+def expected_per_cell(sites, z, x, y, *, column):
+    """Per cell of tile z/x/y and its buffer, the site the rule keeps (largest `column`, ties:
+    lowest idx; no column: lowest idx), computed here from the sites (points_by_cell)."""
+    rank = (lambda s: (s.values[column], -s.idx)) if column is not None else (lambda s: -s.idx)
+    cells = points_by_cell([(s.lon, s.lat) for s in sites], z, x, y)
+    return {cell: max((sites[n] for n in group), key=rank) for cell, group in cells.items()}

@@ -354,10 +354,9 @@ def test_hazard_curves_of_different_imts_are_a_400(owner_client):
 
 
 def test_a_dense_compare_tile_keeps_per_cell_the_site_with_the_largest_absolute_difference(owner_client):
-    from geo.thinning import THINNING_CELL
-    from tests.maps_support import tile_pixel
+    from tests.maps_support import cells_of, points_by_cell
 
-    # 60 x 60 sites 0.02 degrees apart: at z4 (cells ~0.09 degrees wide) about 16 share a cell.
+    # 60 x 60 sites 0.02 degrees apart: at z4 (cells ~0.18 degrees wide) dozens share a cell.
     grid = [(round(8.0 + i * 0.02, 5), round(44.0 + j * 0.02, 5)) for j in range(60) for i in range(60)]
     a_values = [1.0 + (n * 7919 % 1009) / 1000 for n in range(len(grid))]
     b_values = [v + ((n * 104729 % 2003) - 1001) / 1000 for n, v in enumerate(a_values)]
@@ -367,27 +366,18 @@ def test_a_dense_compare_tile_keeps_per_cell_the_site_with_the_largest_absolute_
     features = mapbox_vector_tile.decode(
         owner_client.get(f"/compare/tiles/{z}/{x}/{y}.mvt", {"a": a, "b": b}).content, default_options={"y_coord_down": True}
     )["compare"]["features"]
+    # Each feature's cell of the world's grid, from its site's position (computed here).
     kept = {}
     for f in features:
-        gx, gy = f["geometry"]["coordinates"]
-        cell = (gx // THINNING_CELL, gy // THINNING_CELL)
-        assert cell not in kept, "one feature per cell"
-        kept[cell] = f["properties"]
-    assert len(kept) < len(grid) / 5
-    # Independently: every site's cell from its Mercator position; cells where a site sits within
-    # 0.02 units of a rounding edge (it could fall either way) are not checked.
-    cells, uncertain = {}, set()
-    for n, (lon, lat) in enumerate(grid):
-        px, py = tile_pixel(lon, lat, z, x, y)
-        options = {(math.floor(px + 0.5 + d) // THINNING_CELL, math.floor(py + 0.5 + e) // THINNING_CELL) for d in (-0.02, 0.02) for e in (-0.02, 0.02)}
-        if len(options) > 1:
-            uncertain |= options
-            continue
-        cells.setdefault(options.pop(), []).append(n)
+        options = cells_of(*grid[f["properties"]["a_idx"]], z)
+        if len(options) == 1:
+            [cell] = options
+            assert cell not in kept, "one feature per cell"
+            kept[cell] = f["properties"]
+    assert len(features) < len(grid) / 5
+    # Independently: every site's cell; cells a site lies on the edge of are not checked.
     checked = 0
-    for cell, sites in cells.items():
-        if cell in uncertain:
-            continue
+    for cell, sites in points_by_cell(grid, z, x, y).items():
         best = max(sites, key=lambda n: (abs(b_values[n] - a_values[n]), -n))
         assert kept[cell]["a_idx"] == best, cell
         assert kept[cell]["PGA-0.002105:difference"] == pytest.approx(b_values[best] - a_values[best])

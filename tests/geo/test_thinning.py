@@ -8,7 +8,8 @@ from django.db import connection
 
 from geo.selectors import MVT_BUFFER, MVT_EXTENT
 from geo.thinning import THINNING_CELL
-from tests.maps_support import tile_pixel, upload_grid
+from icebox.models import Artifact
+from tests.maps_support import cells_of, expected_per_cell, tile_pixel, upload_grid
 
 FIRST = "PGA-0.002105"  # the first data column of tests.synthetic's hazard maps
 
@@ -24,43 +25,29 @@ def tile_of(lon, lat, z):
     return int((lon + 180.0) / 360.0 * n), int((1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * n)
 
 
-def cell_of(px, py):
-    """The cell of a point PostGIS puts at round(px), round(py); None when rounding could go either way."""
-    cells = set()
-    for dx in (-0.02, 0.02):
-        for dy in (-0.02, 0.02):
-            gx, gy = math.floor(px + 0.5 + dx), math.floor(py + 0.5 + dy)
-            inside = all(-MVT_BUFFER + 1 <= g <= MVT_EXTENT + MVT_BUFFER - 1 for g in (gx, gy))
-            cells.add((gx // THINNING_CELL, gy // THINNING_CELL) if inside else None)
-    return cells.pop() if len(cells) == 1 else None
+@pytest.fixture(params=["overview", "live"])
+def dense(request, owner_client):
+    """40,000 sites 0.025 degrees apart: at z4 (cells ~0.09 degrees wide) several sites share each cell.
 
-
-def expected_per_cell(sites, z, x, y):
-    """Per cell, the site the rule keeps (largest first column, ties: lowest idx), computed here from the sites.
-
-    Cells holding a site whose cell is uncertain (half a unit from a cell's edge, or at the
-    buffer's edge) are left out.
+    Twice: with the low zooms thinned at import (geo.overview), and thinned per request (as an
+    artifact stored before the overview existed is): the rule is the same either way.
     """
-    cells, uncertain = {}, set()
-    for s in sites:
-        px, py = tile_pixel(s.lon, s.lat, z, x, y)
-        if not (-MVT_BUFFER - 2 <= px <= MVT_EXTENT + MVT_BUFFER + 2 and -MVT_BUFFER - 2 <= py <= MVT_EXTENT + MVT_BUFFER + 2):
-            continue
-        cell = cell_of(px, py)
-        if cell is None:
-            uncertain.add((math.floor(px + 0.5) // THINNING_CELL, math.floor(py + 0.5) // THINNING_CELL))
-            uncertain.add((math.floor(px - 0.5) // THINNING_CELL, math.floor(py - 0.5) // THINNING_CELL))
-            uncertain.add((math.floor(px + 0.5) // THINNING_CELL, math.floor(py - 0.5) // THINNING_CELL))
-            uncertain.add((math.floor(px - 0.5) // THINNING_CELL, math.floor(py + 0.5) // THINNING_CELL))
-            continue
-        cells.setdefault(cell, []).append(s)
-    return {cell: max(group, key=lambda s: (s.values[FIRST], -s.idx)) for cell, group in cells.items() if cell not in uncertain}
+    artifact, sites = upload_grid(owner_client, 200, 200, lon0=7.5, lat0=42.5, step=0.025, name="hazard_map-mean_dense.csv")
+    assert Artifact.objects.get(pk=artifact["id"]).tile_overview_zoom >= 4
+    if request.param == "live":
+        Artifact.objects.filter(pk=artifact["id"]).update(tile_overview_zoom=None)
+    return artifact, sites
 
 
-@pytest.fixture
-def dense(owner_client):
-    """40,000 sites 0.025 degrees apart: at z4 (cells ~0.09 degrees wide) several sites share each cell."""
-    return upload_grid(owner_client, 200, 200, lon0=7.5, lat0=42.5, step=0.025, name="hazard_map-mean_dense.csv")
+def kept_by_cell(features, sites, z):
+    """The tile's features by the cell their site is in (each site's cell computed here)."""
+    by_cell = {}
+    for f in features:
+        site = sites[f["id"]]
+        possible = cells_of(site.lon, site.lat, z)
+        if len(possible) == 1:
+            by_cell.setdefault(possible.pop(), []).append(f)
+    return by_cell
 
 
 def test_a_dense_low_zoom_tile_keeps_one_feature_per_cell_the_one_with_the_largest_first_column(owner_client, dense):
@@ -68,14 +55,12 @@ def test_a_dense_low_zoom_tile_keeps_one_feature_per_cell_the_one_with_the_large
     z = 4
     x, y = tile_of(10.0, 45.0, z)
     features = decode(owner_client.get(f"/artifact/{artifact['id']}/tiles/{z}/{x}/{y}.mvt").content)
-    by_cell = {}
-    for f in features:
-        gx, gy = f["geometry"]["coordinates"]
-        by_cell.setdefault((gx // THINNING_CELL, gy // THINNING_CELL), []).append(f)
+    by_cell = kept_by_cell(features, sites, z)
     assert all(len(group) == 1 for group in by_cell.values())
-    expected = expected_per_cell(sites, z, x, y)
+    expected = expected_per_cell(sites, z, x, y, column=FIRST)
     assert len(expected) > 0.8 * len(by_cell), "most cells are certain"
     assert len(features) < len(sites) / 3, "the tile is thinned"
+    assert set(expected) <= set(by_cell), "every cell with a site has its feature"
     for cell, site in expected.items():
         [kept] = by_cell[cell]
         assert kept["id"] == site.idx, cell
@@ -88,14 +73,13 @@ def test_thinning_follows_the_first_of_the_requested_properties(owner_client, de
     artifact, sites = dense
     z = 4
     x, y = tile_of(10.0, 45.0, z)
-    features = decode(owner_client.get(f"/artifact/{artifact['id']}/tiles/{z}/{x}/{y}.mvt", {"properties": "SA(0.2)-0.000404"}).content)
-    # tests.synthetic's values are the same site factor times the column number, so the order of
-    # sites is the same in every column: the same sites are kept, carrying only that column.
-    expected = expected_per_cell(sites, z, x, y)
-    got = {(f["geometry"]["coordinates"][0] // THINNING_CELL, f["geometry"]["coordinates"][1] // THINNING_CELL): f for f in features}
+    column = "SA(0.2)-0.000404"
+    features = decode(owner_client.get(f"/artifact/{artifact['id']}/tiles/{z}/{x}/{y}.mvt", {"properties": column}).content)
+    expected = expected_per_cell(sites, z, x, y, column=column)
+    got = {cell: group[0] for cell, group in kept_by_cell(features, sites, z).items()}
     for cell, site in expected.items():
         assert got[cell]["id"] == site.idx
-        assert got[cell]["properties"] == pytest.approx({"SA(0.2)-0.000404": site.values["SA(0.2)-0.000404"]})
+        assert got[cell]["properties"] == pytest.approx({column: site.values[column]})
 
 
 def test_the_size_of_a_low_zoom_tile_is_bounded_by_its_cells_not_by_the_sites(owner_client):
@@ -109,8 +93,8 @@ def test_the_size_of_a_low_zoom_tile_is_bounded_by_its_cells_not_by_the_sites(ow
         data = owner_client.get(f"/artifact/{artifact['id']}/tiles/{z}/{x}/{y}.mvt").content
         tiles[artifact["feature_count"]] = (len(data), len(decode(data)))
     # The cells the area covers, from its corners: no tile of it can hold more features.
-    (x0, y0), (x1, y1) = tile_pixel(0.0, 35.0 + 29.9, z, x, y), tile_pixel(29.9, 35.0, z, x, y)
-    cells = (math.floor(x1 / THINNING_CELL) - math.floor(x0 / THINNING_CELL) + 1) * (math.floor(y1 / THINNING_CELL) - math.floor(y0 / THINNING_CELL) + 1)
+    [(x0, y0)], [(x1, y1)] = cells_of(0.0 + 1e-3, 35.0 + 29.9, z), cells_of(29.9, 35.0 + 1e-3, z)
+    cells = (x1 - x0 + 1) * (y1 - y0 + 1)
     (size_10k, count_10k), (size_90k, count_90k) = tiles[10000], tiles[90000]
     assert count_10k <= cells and count_90k <= cells
     assert count_90k < 90000 / 5
