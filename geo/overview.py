@@ -91,33 +91,34 @@ def build_overview(cursor, *, artifact_id: int, part: int, columns: list[dict], 
         return None
     qn = connection.ops.quote_name
     names = thin_columns(columns)[:MAX_COLUMNS]
-    bits = range(1, len(names) + 1)
+    # Column k (from 1) of the thinning columns: its winner w{k} and maximum m{k}; w0 the lowest idx.
+    numbers = range(1, len(names) + 1)
     cx, cy = cell_sql('ST_X(f."geom")', 'ST_Y(f."geom")', "%s")
     # Hash joins and aggregates: a merge join would sort the million rows by cell.
     cursor.execute(f"SET LOCAL work_mem = '{_WORK_MEM}'; SET LOCAL enable_mergejoin = off; SET LOCAL enable_sort = off")
     cursor.execute(f"DROP TABLE IF EXISTS {_BASE}, {_CELLS}, {_LEVELS}")
     # The rows as the finest zoom's "cells" of one site each: every winner the site, every maximum its value.
-    values = "".join(f', (f."properties" ->> %s)::double precision AS m{bit}' for bit in bits)
+    values = "".join(f', (f."properties" ->> %s)::double precision AS m{k}' for k in numbers)
     cursor.execute(
         f'CREATE TEMPORARY TABLE {_BASE} ON COMMIT DROP AS SELECT {cx} AS cx, {cy} AS cy, f."idx" AS w0{values}'
         f' FROM {qn(Feature._meta.db_table)} f WHERE f."part" = %s AND f."artifact_id" = %s AND f."geom" IS NOT NULL',
         [top, top, *names, part, artifact_id],
     )
-    maxima = "".join(f", m{bit} double precision" for bit in bits)
-    winners = "".join(f", w{bit} integer" for bit in bits)
+    maxima = "".join(f", m{k} double precision" for k in numbers)
+    winners = "".join(f", w{k} integer" for k in numbers)
     cursor.execute(
         f"CREATE TEMPORARY TABLE {_LEVELS} (z smallint NOT NULL, cx bigint NOT NULL, cy bigint NOT NULL, w0 integer NOT NULL{winners}{maxima})"
         " ON COMMIT DROP"
     )
     # At the finest zoom a site is its own winner for every column.
-    _thin(cursor, source=f"SELECT cx, cy, w0{''.join(f', w0 AS w{bit}, m{bit}' for bit in bits)} FROM {_BASE}", shift=0, z=top, bits=bits)
+    _thin(cursor, source=f"SELECT cx, cy, w0{''.join(f', w0 AS w{k}, m{k}' for k in numbers)} FROM {_BASE}", shift=0, z=top, numbers=numbers)
     for z in range(top - 1, -1, -1):
-        _thin(cursor, source=f"SELECT * FROM {_LEVELS} WHERE z = {int(z) + 1}", shift=1, z=z, bits=bits)
+        _thin(cursor, source=f"SELECT * FROM {_LEVELS} WHERE z = {int(z) + 1}", shift=1, z=z, numbers=numbers)
     # Whatever an earlier build left (the command rebuilds an artifact whose zoom was cleared).
     cursor.execute(f'DELETE FROM {qn(TileOverview._meta.db_table)} WHERE "artifact_id" = %s', [artifact_id])
     cursor.execute(
         f"INSERT INTO {qn(TileOverview._meta.db_table)} (artifact_id, z, cx, cy, winners)"
-        f" SELECT %s, z, cx, cy, ARRAY[w0{''.join(f', w{bit}' for bit in bits)}] FROM {_LEVELS}",
+        f" SELECT %s, z, cx, cy, ARRAY[w0{''.join(f', w{k}' for k in numbers)}] FROM {_LEVELS}",
         [artifact_id],
     )
     cursor.execute(f"DROP TABLE {_BASE}, {_CELLS}, {_LEVELS}")
@@ -125,7 +126,7 @@ def build_overview(cursor, *, artifact_id: int, part: int, columns: list[dict], 
     return top
 
 
-def _thin(cursor, *, source: str, shift: int, z: int, bits: range) -> None:
+def _thin(cursor, *, source: str, shift: int, z: int, numbers: range) -> None:
     """Add zoom `z` to the levels: the cells of `source` (cx, cy, w0, w1.., m1..: cells of the zoom
     below, or sites) grouped by parent cell (`shift` 1) or as they are (0), each parent's winners
     by the rule: per column the largest maximum, the lowest of its children's winners holding it;
@@ -134,12 +135,12 @@ def _thin(cursor, *, source: str, shift: int, z: int, bits: range) -> None:
     cursor.execute(f"DROP TABLE IF EXISTS {_CELLS}")
     cursor.execute(
         f"CREATE TEMPORARY TABLE {_CELLS} ON COMMIT DROP AS SELECT s.cx >> {shift} AS cx, s.cy >> {shift} AS cy, min(s.w0) AS w0"
-        f"{''.join(f', max(s.m{bit}) AS m{bit}' for bit in bits)} FROM ({source}) AS s GROUP BY 1, 2"
+        f"{''.join(f', max(s.m{k}) AS m{k}' for k in numbers)} FROM ({source}) AS s GROUP BY 1, 2"
     )
-    found = "".join(f", min(s.w{bit}) FILTER (WHERE s.m{bit} = p.m{bit}) AS w{bit}" for bit in bits)
+    found = "".join(f", min(s.w{k}) FILTER (WHERE s.m{k} = p.m{k}) AS w{k}" for k in numbers)
     cursor.execute(
-        f"INSERT INTO {_LEVELS} SELECT {int(z)}, p.cx, p.cy, p.w0{''.join(f', coalesce(g.w{bit}, p.w0)' for bit in bits)}"
-        f"{''.join(f', p.m{bit}' for bit in bits)} FROM {_CELLS} p"
+        f"INSERT INTO {_LEVELS} SELECT {int(z)}, p.cx, p.cy, p.w0{''.join(f', coalesce(g.w{k}, p.w0)' for k in numbers)}"
+        f"{''.join(f', p.m{k}' for k in numbers)} FROM {_CELLS} p"
         f" JOIN (SELECT p.cx, p.cy{found} FROM ({source}) AS s JOIN {_CELLS} p ON p.cx = s.cx >> {shift} AND p.cy = s.cy >> {shift}"
         " GROUP BY p.cx, p.cy) AS g ON g.cx = p.cx AND g.cy = p.cy"
     )
