@@ -23,14 +23,15 @@ from django.db import connection, transaction
 
 import kinds
 from geo.models import SHARED_PART, Feature, TileOverview
-from icebox.models import Artifact
 from geo.thinning import CELL_LEVELS_PER_TILE, cell_sql, thin_columns
+from icebox.models import Artifact
 
-# Zooms are kept while their cells hold at least this many sites on average: finer, thinning
-# drops too few of them for a tile to be worth reading here, and a tile of that zoom covers few
-# enough sites to be thinned per request (a z7 tile of a 1M-site map of Europe: ~15,000, 80 ms;
-# a z6 one, 57,000 sites in 17,424 cells, took 300 ms that way and 140 ms from here).
-MIN_SITES_PER_CELL = 2
+# Zooms are kept while their cells hold at least this many sites on average. Finer, thinning
+# drops too few of them for a tile to be worth reading here, and a tile covers few enough sites
+# to be thinned per request: for 1M sites 0.02 degrees apart the overview stops at z5 (110,000
+# cells); down to z6 (2 sites a cell) it would store 440,000 and double the import's extra time,
+# for z6 tiles of 57,000 sites that take ~180 ms thinned per request.
+MIN_SITES_PER_CELL = 4
 MAX_ZOOM = 16
 # Each thinning column costs the import a pass over the rows' values; a tile thinned by a later
 # column (of a hazard curve with many IMLs) is thinned live.
@@ -38,9 +39,8 @@ MAX_COLUMNS = 32
 # The import's hash tables of a million rows stay in memory rather than in temporary files.
 _WORK_MEM = "256MB"
 
-_BASE = "icebox_overview_base"
+_SITES = "icebox_overview_sites"
 _CELLS = "icebox_overview_cells"
-_LEVELS = "icebox_overview_levels"
 
 
 def overview_zoom(bbox: list[float] | None, count: int) -> int | None:
@@ -95,52 +95,57 @@ def build_overview(cursor, *, artifact_id: int, part: int, columns: list[dict], 
     numbers = range(1, len(names) + 1)
     cx, cy = cell_sql('ST_X(f."geom")', 'ST_Y(f."geom")', "%s")
     # Hash joins and aggregates: a merge join would sort the million rows by cell.
-    cursor.execute(f"SET LOCAL work_mem = '{_WORK_MEM}'; SET LOCAL enable_mergejoin = off; SET LOCAL enable_sort = off")
-    cursor.execute(f"DROP TABLE IF EXISTS {_BASE}, {_CELLS}, {_LEVELS}")
-    # The rows as the finest zoom's "cells" of one site each: every winner the site, every maximum its value.
+    cursor.execute(f"SET LOCAL work_mem = '{_WORK_MEM}'; SET LOCAL enable_mergejoin = off")
+    # The sites, each with its cell and values, copied once: the finest zoom reads them twice
+    # (maxima, then winners), and computing the cells and values again cost more than the copy.
     values = "".join(f', (f."properties" ->> %s)::double precision AS m{k}' for k in numbers)
+    cursor.execute(f"DROP TABLE IF EXISTS {_SITES}")
     cursor.execute(
-        f'CREATE TEMPORARY TABLE {_BASE} ON COMMIT DROP AS SELECT {cx} AS cx, {cy} AS cy, f."idx" AS w0{values}'
+        f'CREATE TEMPORARY TABLE {_SITES} ON COMMIT DROP AS SELECT {cx} AS cx, {cy} AS cy, f."idx" AS w0{values}'
         f' FROM {qn(Feature._meta.db_table)} f WHERE f."part" = %s AND f."artifact_id" = %s AND f."geom" IS NOT NULL',
         [top, top, *names, part, artifact_id],
     )
-    maxima = "".join(f", m{k} double precision" for k in numbers)
-    winners = "".join(f", w{k} integer" for k in numbers)
-    cursor.execute(
-        f"CREATE TEMPORARY TABLE {_LEVELS} (z smallint NOT NULL, cx bigint NOT NULL, cy bigint NOT NULL, w0 integer NOT NULL{winners}{maxima})"
-        " ON COMMIT DROP"
-    )
-    # At the finest zoom a site is its own winner for every column.
-    _thin(cursor, source=f"SELECT cx, cy, w0{''.join(f', w0 AS w{k}, m{k}' for k in numbers)} FROM {_BASE}", shift=0, z=top, numbers=numbers)
+    levels = [_level(top)]
+    # At the finest zoom each site is a "cell" of its own: every winner the site, every maximum its value.
+    sites = f"SELECT cx, cy, w0{''.join(f', w0 AS w{k}, m{k}' for k in numbers)} FROM {_SITES}"
+    _thin(cursor, source=sites, shift=0, into=levels[-1], numbers=numbers)
     for z in range(top - 1, -1, -1):
-        _thin(cursor, source=f"SELECT * FROM {_LEVELS} WHERE z = {int(z) + 1}", shift=1, z=z, numbers=numbers)
+        levels.append(_level(z))
+        _thin(cursor, source=f"SELECT * FROM {levels[-2]}", shift=1, into=levels[-1], numbers=numbers)
     # Whatever an earlier build left (the command rebuilds an artifact whose zoom was cleared).
     cursor.execute(f'DELETE FROM {qn(TileOverview._meta.db_table)} WHERE "artifact_id" = %s', [artifact_id])
+    winners = ", ".join(f"w{k}" for k in range(len(names) + 1))
+    every = " UNION ALL ".join(f"SELECT {z}::smallint AS z, cx, cy, ARRAY[{winners}] AS winners FROM {level}" for z, level in zip(range(top, -1, -1), levels))
+    # In the primary key's order: the index grows at its end instead of splitting pages all over.
     cursor.execute(
-        f"INSERT INTO {qn(TileOverview._meta.db_table)} (artifact_id, z, cx, cy, winners)"
-        f" SELECT %s, z, cx, cy, ARRAY[w0{''.join(f', w{k}' for k in numbers)}] FROM {_LEVELS}",
+        f"INSERT INTO {qn(TileOverview._meta.db_table)} (artifact_id, z, cx, cy, winners) SELECT %s, z, cx, cy, winners FROM ({every}) AS l"
+        " ORDER BY z, cx, cy",
         [artifact_id],
     )
-    cursor.execute(f"DROP TABLE {_BASE}, {_CELLS}, {_LEVELS}")
-    cursor.execute("SET LOCAL work_mem TO DEFAULT; SET LOCAL enable_mergejoin TO DEFAULT; SET LOCAL enable_sort TO DEFAULT")
+    cursor.execute(f"DROP TABLE {_SITES}, {_CELLS}, {', '.join(levels)}")
+    cursor.execute("SET LOCAL work_mem TO DEFAULT; SET LOCAL enable_mergejoin TO DEFAULT")
     return top
 
 
-def _thin(cursor, *, source: str, shift: int, z: int, numbers: range) -> None:
-    """Add zoom `z` to the levels: the cells of `source` (cx, cy, w0, w1.., m1..: cells of the zoom
-    below, or sites) grouped by parent cell (`shift` 1) or as they are (0), each parent's winners
-    by the rule: per column the largest maximum, the lowest of its children's winners holding it;
-    no value anywhere, the lowest idx (w0)."""
+def _level(z: int) -> str:
+    return f"icebox_overview_z{int(z)}"
+
+
+def _thin(cursor, *, source: str, shift: int, into: str, numbers: range) -> None:
+    """Create `into`, a zoom's cells: those of `source` (cx, cy, w0, w1.., m1..: the cells of the
+    zoom below, or the sites) grouped by parent cell (`shift` 1) or as they are (0), each parent's
+    winners by the rule: per column the largest maximum, the lowest of its children's winners
+    holding it; no value anywhere, the lowest idx (w0)."""
     shift = int(shift)
-    cursor.execute(f"DROP TABLE IF EXISTS {_CELLS}")
+    cursor.execute(f"DROP TABLE IF EXISTS {_CELLS}, {into}")
     cursor.execute(
         f"CREATE TEMPORARY TABLE {_CELLS} ON COMMIT DROP AS SELECT s.cx >> {shift} AS cx, s.cy >> {shift} AS cy, min(s.w0) AS w0"
         f"{''.join(f', max(s.m{k}) AS m{k}' for k in numbers)} FROM ({source}) AS s GROUP BY 1, 2"
     )
     found = "".join(f", min(s.w{k}) FILTER (WHERE s.m{k} = p.m{k}) AS w{k}" for k in numbers)
     cursor.execute(
-        f"INSERT INTO {_LEVELS} SELECT {int(z)}, p.cx, p.cy, p.w0{''.join(f', coalesce(g.w{k}, p.w0)' for k in numbers)}"
-        f"{''.join(f', p.m{k}' for k in numbers)} FROM {_CELLS} p"
+        f"CREATE TEMPORARY TABLE {into} ON COMMIT DROP AS SELECT p.cx, p.cy, p.w0"
+        f"{''.join(f', coalesce(g.w{k}, p.w0) AS w{k}, p.m{k}' for k in numbers)} FROM {_CELLS} p"
         f" JOIN (SELECT p.cx, p.cy{found} FROM ({source}) AS s JOIN {_CELLS} p ON p.cx = s.cx >> {shift} AND p.cy = s.cy >> {shift}"
         " GROUP BY p.cx, p.cy) AS g ON g.cx = p.cx AND g.cy = p.cy"
     )
