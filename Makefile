@@ -31,6 +31,7 @@ help:
 	@echo "make bench-parsing  uploads of 100k/1M-site maps and a GMF zip against COPY by hand (about 5 minutes)"
 	@echo "make bench-bytes a 2 GB engine file imported, downloaded raw and uploaded, against cp and a socket copy (a few minutes)"
 	@echo "make bench-artifacts  uploads, reads, tiles and the list with 100,000 artifacts against one (about 3 minutes)"
+	@echo "make bench-cpu  CPU per tile, TileJSON and /site request, in-process, Python and database apart (about 1 minute)"
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -90,3 +91,10 @@ bench-bytes: bootstrap
 .PHONY: bench-artifacts
 bench-artifacts: bootstrap
 	$(PY) bench/artifacts.py $(BENCH_ARGS)
+
+# The fixed per-request cost of the small map reads as CPU time, Python and the database session
+# apart, through Django's WSGI handler without a socket (less noisy than bench's wall times on a
+# shared machine): its own database (icebox_bench_cpu), about a minute. Extra args: BENCH_ARGS='--only z12,tilejson'.
+.PHONY: bench-cpu
+bench-cpu: bootstrap
+	$(PY) bench/request_cpu.py $(BENCH_ARGS)

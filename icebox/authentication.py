@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
 
+from core.prepared import execute_prepared
 from icebox import model_rows
 
 REALM = "icebox"
@@ -50,7 +51,7 @@ def _token_user_sql(by: str) -> str:
 def _token_user(by: str, value: str) -> Token | None:
     """The token (with its user attached, as select_related would) or None."""
     with connection.cursor() as cursor:
-        cursor.execute(_token_user_sql(by), [value])
+        execute_prepared(cursor, f"token_user_by_{by}", _token_user_sql(by), [value])
         row = cursor.fetchone()
     if row is None:
         return None

@@ -33,7 +33,8 @@ def artifact_etag(request, artifact) -> str:
 
 def not_modified(request, etag: str):
     """A 304 response if the client's If-None-Match holds `etag`, else None."""
-    header = request.headers.get("If-None-Match")
+    # META, not request.headers: that builds a mapping of every header, on every tile request.
+    header = request.META.get("HTTP_IF_NONE_MATCH")
     if not header:
         return None
     # Weak comparison (RFC 9110 13.1.2): GZipMiddleware turns our ETag into W/"..." on compressed responses.

@@ -10,6 +10,7 @@ from django.db.models import F, QuerySet
 from blobs import store as blob_store
 from core.exceptions import InvalidParameter, NotFound, ReadOnly
 from core.integers import BIGINT_MAX, parse_int
+from core.prepared import execute_prepared
 from icebox import model_rows
 from icebox.models import Artifact, ArtifactCountDelta, ArtifactType
 from sharing.selectors import anything_shared_with, artifact_readable as artifact_readable_condition, artifact_readable_sql, ownership
@@ -138,7 +139,7 @@ def _readable_by_id(user, pk: int) -> Artifact | None:
     # Fixed text, not a queryset (icebox.model_rows): every tile and TileJSON request makes this lookup.
     readable, params = artifact_readable_sql('"a"', user)
     with connection.cursor() as cursor:
-        cursor.execute(_by_id_sql() + readable, [pk, *params])
+        execute_prepared(cursor, "readable_artifact", _by_id_sql() + readable, [pk, *params])
         row = cursor.fetchone()
     return model_rows.instance(Artifact, row) if row is not None else None
 
