@@ -85,6 +85,7 @@ bench-slow: bootstrap
 .PHONY: bench-bytes
 bench-bytes: bootstrap
 	$(PY) bench/bytes.py $(BENCH_ARGS)
+
 # Uploads, reads, tiles and the list page with 100,000 artifacts against the same with one
 # (README, Storage layout): its own database (icebox_bench_artifacts), about 3 minutes.
 # Extra args: BENCH_ARGS='--artifacts 20000 --runs 15'.

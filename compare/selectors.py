@@ -26,8 +26,7 @@ from django.db.models import F, Field, Func, QuerySet
 import kinds
 from core.exceptions import NotComparable
 from geo.models import features_of, planner_for
-from geo.thinning import MVT_BUFFER, MVT_EXTENT, cell_sql, tile_cells
-from geo.tiles import tile_envelope_with_margin
+from geo.thinning import MVT_BUFFER, MVT_EXTENT, cell_sql, tile_cells, tile_search_box
 from icebox.models import Artifact
 from icebox.selectors import ReadableArtifact, readable_row
 
@@ -283,8 +282,7 @@ def comparison_tile(pair: Pair, *, z: int, x: int, y: int, layer: str) -> bytes:
     largest absolute difference of the first compared column (a change is never hidden behind
     no change); ties, and sites in one artifact only (no difference): the lowest a_idx, then b_idx.
     """
-    # One unit more than the buffer: the cells in range decide which sites count (geo.selectors).
-    envelope = Polygon.from_bbox(tile_envelope_with_margin(z, x, y, (MVT_BUFFER + 1) / MVT_EXTENT))
+    envelope = Polygon.from_bbox(tile_search_box(z, x, y))
     envelope.srid = 4326
     rows, row_params = _rows(pair, envelope)
     props, prop_params = _properties(pair)

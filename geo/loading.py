@@ -20,8 +20,7 @@ import itertools
 import json
 import re
 import struct
-import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Iterator
 
 import psycopg2
@@ -120,7 +119,7 @@ def _load_own_partition(artifact_id: int, table: Table, *, lines: Iterable[str] 
             # milliseconds), and only points are thinned (geo.thinning).
             zoom = build_overview(cursor, artifact_id=int(artifact_id), part=int(artifact_id), columns=[c.as_dict() for c in table.columns],
                                   bbox=loaded.bbox, count=loaded.count)
-            loaded = dataclasses.replace(loaded, overview_zoom=zoom)
+            loaded = replace(loaded, overview_zoom=zoom)
     return loaded
 
 

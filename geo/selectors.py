@@ -23,8 +23,7 @@ from core.exceptions import NotFound
 from geo.filters import filter_features
 from geo.models import Feature, TileOverview, features_of, planner_for
 from geo.overview import overview_position
-from geo.thinning import MVT_BUFFER, MVT_EXTENT, cell_sql, tile_cells
-from geo.tiles import tile_envelope_with_margin
+from geo.thinning import MVT_BUFFER, MVT_EXTENT, cell_sql, tile_cells, tile_search_box
 from icebox.selectors import ReadableArtifact, readable_row
 
 # Rows per FETCH from the server-side cursor: one chunk of the response (~200 bytes a feature).
@@ -242,9 +241,7 @@ def vector_tile(
         rows = [*props, position, artifact_id, z, *tile_cells(x, y), part, artifact_id]
     else:
         source = "points" if points else "shapes"
-        # One unit more than the buffer: the cells in range decide which sites count, the box
-        # only lets the GiST index find them (and must not lose one to rounding at its edge).
-        minlon, minlat, maxlon, maxlat = tile_envelope_with_margin(z, x, y, (MVT_BUFFER + 1) / MVT_EXTENT)
+        minlon, minlat, maxlon, maxlat = tile_search_box(z, x, y)
         rows = [
             *props, *([z, z] if points else []), *([thin_by] if points and thin_by is not None else []), part, artifact_id,
             minlon, minlat, maxlon, maxlat, *[value for name, wanted in equal for value in (name, json.dumps(wanted))],

@@ -8,6 +8,8 @@ same tile is always the same bytes and a hazard peak is never hidden behind a lo
 
 from __future__ import annotations
 
+from geo.tiles import tile_envelope_with_margin
+
 # Cell side in MVT units (the tile's extent is 4096): 4096 / 32 = 128 cells a side, 4 pixels of
 # the 512-pixel tiles MapLibre draws (2 of a 256-pixel tile), less than the diameter of the
 # explorer's smallest point symbol (6 pixels at z4), so a dense map still reads as a surface.
@@ -50,24 +52,27 @@ def tile_cells(x: int, y: int) -> tuple[int, int, int, int]:
     )
 
 
+def tile_search_box(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """The lon/lat box that finds, by the GiST index, every site of the cells of tile z/x/y and its
+    buffer: one unit more than the buffer, so that none is lost to rounding at its edge; the cell
+    range (tile_cells) then decides which sites count."""
+    return tile_envelope_with_margin(z, x, y, (MVT_BUFFER + 1) / MVT_EXTENT)
+
+
 def thin_columns(columns: list[dict]) -> list[str]:
-    """Every column a tile may be thinned by, in the order thinning_column looks for them."""
-    return [c["name"] for c in columns if c.get("dtype", "text" if c.get("is_text") else "float") == "float"]
-
-
-def thinning_column(columns: list[dict], properties: list[str] | None) -> str | None:
-    """The column whose largest value a cell keeps: the first float column the tile carries (None: lowest idx).
+    """Every column a tile may be thinned by (the float ones), in the artifact's order.
 
     Integer columns are ids (event_id, rup_id, sids), not values: a GMF's 100 events at one site
     would otherwise keep the last event rather than the strongest motion. Columns stored before
     kinds had dtypes have only is_text.
     """
+    return [c["name"] for c in columns if c.get("dtype", "text" if c.get("is_text") else "float") == "float"]
+
+
+def thinning_column(columns: list[dict], properties: list[str] | None) -> str | None:
+    """The column whose largest value a cell keeps: the first of thin_columns the tile carries (None: lowest idx)."""
     wanted = set(properties) if properties is not None else None
-    for column in columns:
-        numeric = column.get("dtype", "text" if column.get("is_text") else "float") == "float"
-        if numeric and (wanted is None or column["name"] in wanted):
-            return column["name"]
-    return None
+    return next((name for name in thin_columns(columns) if wanted is None or name in wanted), None)
 
 
 def thinning_rule(column: str | None) -> str:
