@@ -73,7 +73,8 @@ def artifact_create(*, owner, table: Table, name: str | None = None, metadata: d
             artifact.bbox = loaded.bbox
             artifact.feature_part = loaded.part
             artifact.tile_overview_zoom = loaded.overview_zoom
-            artifact.save(update_fields=["feature_count", "bbox", "feature_part", "tile_overview_zoom"])
+            artifact.tile_sparse_zoom = loaded.sparse_zoom
+            artifact.save(update_fields=["feature_count", "bbox", "feature_part", "tile_overview_zoom", "tile_sparse_zoom"])
     return artifact
 
 

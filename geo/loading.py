@@ -47,6 +47,7 @@ class LoadResult:
     bbox: list[float] | None  # [minlon, minlat, maxlon, maxlat]
     part: int  # where the rows went: SHARED_PART, or the artifact's id (Artifact.feature_part)
     overview_zoom: int | None = None  # Artifact.tile_overview_zoom: the zooms thinned here (geo.overview)
+    sparse_zoom: int | None = None  # Artifact.tile_sparse_zoom: from which zoom on thinning keeps every site
 
 
 def partition_name(artifact_id: int) -> str:
@@ -117,9 +118,9 @@ def _load_own_partition(artifact_id: int, table: Table, *, lines: Iterable[str] 
         if table.geometry == "point":
             # Only a big map has low zooms worth thinning once (a small one is thinned per tile in
             # milliseconds), and only points are thinned (geo.thinning).
-            zoom = build_overview(cursor, artifact_id=int(artifact_id), part=int(artifact_id), columns=[c.as_dict() for c in table.columns],
-                                  bbox=loaded.bbox, count=loaded.count)
-            loaded = replace(loaded, overview_zoom=zoom)
+            built = build_overview(cursor, artifact_id=int(artifact_id), part=int(artifact_id), columns=[c.as_dict() for c in table.columns],
+                                   bbox=loaded.bbox, count=loaded.count)
+            loaded = replace(loaded, overview_zoom=built.zoom, sparse_zoom=built.sparse_zoom)
     return loaded
 
 

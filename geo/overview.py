@@ -9,6 +9,11 @@ per column a tile may be thinned by, then each coarser zoom from the one below. 
 one cell of one zoom with its winner for each thinning column; a tile reads the winners of its
 cells by this table's primary key, and the features by theirs.
 
+The same pass finds the map's sparse zoom: the coarsest from which on no two sites share a cell
+(Artifact.tile_sparse_zoom). Finer tiles would keep every site they cover, so they skip the
+thinning (its cells and sort: most of a z8 tile's database time on a map whose sites are a
+kilometre or two apart).
+
 The same rule, the same order and the same float values as the live statement of
 geo.selectors: a tile read through the overview is byte for byte the tile thinned live
 (tests/geo/test_overview.py). Filtered tiles (one event of a GMF) and columns past the first
@@ -18,12 +23,15 @@ MAX_COLUMNS are thinned live.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 from django.db import connection, transaction
+from django.db.models import Q
 
 import kinds
 from geo.models import SHARED_PART, Feature, TileOverview
 from geo.thinning import CELL_LEVELS_PER_TILE, cell_sql, thin_columns
+from geo.tiles import MAX_ZOOM as MAX_TILE_ZOOM
 from icebox.models import Artifact
 
 # Zooms are kept while their cells hold at least this many sites on average. Finer, thinning
@@ -32,7 +40,10 @@ from icebox.models import Artifact
 # cells); down to z6 (2 sites a cell) it would store 440,000 and double the import's extra time,
 # for z6 tiles of 57,000 sites that take ~180 ms thinned per request.
 MIN_SITES_PER_CELL = 4
+# The finest zoom either is looked for at: the overview's, and the sparse zoom's (a map whose
+# sites share a cell even at z16, 2 m apart, is thinned at every zoom: NEVER_SPARSE).
 MAX_ZOOM = 16
+NEVER_SPARSE = MAX_TILE_ZOOM + 1
 # Each thinning column costs the import a pass over the rows' values; a tile thinned by a later
 # column (of a hazard curve with many IMLs) is thinned live.
 MAX_COLUMNS = 32
@@ -76,8 +87,13 @@ def overview_position(columns: list[dict], thin_by: str | None) -> int | None:
     return names.index(thin_by) + 2 if thin_by in names else None
 
 
-def build_overview(cursor, *, artifact_id: int, part: int, columns: list[dict], bbox: list[float] | None, count: int) -> int | None:
-    """Thin the artifact's zooms 0..overview_zoom into TileOverview; that zoom, or None if no zoom needs it.
+class Overview(NamedTuple):
+    zoom: int | None  # Artifact.tile_overview_zoom: None, no zoom needs an overview
+    sparse_zoom: int | None  # Artifact.tile_sparse_zoom: None when zoom is None (not looked for)
+
+
+def build_overview(cursor, *, artifact_id: int, part: int, columns: list[dict], bbox: list[float] | None, count: int) -> Overview:
+    """Thin the artifact's zooms 0..overview_zoom into TileOverview, and find its sparse zoom.
 
     Runs in the import's transaction, after its rows are loaded (a refused import leaves no
     overview either). A cell's winner for a column is found without sorting the rows: one pass
@@ -89,7 +105,7 @@ def build_overview(cursor, *, artifact_id: int, part: int, columns: list[dict], 
     """
     top = overview_zoom(bbox, count)
     if top is None:
-        return None
+        return Overview(None, None)
     qn = connection.ops.quote_name
     names = thin_columns(columns)[:MAX_COLUMNS]
     # Column k (from 1) of the thinning columns: its winner w{k} and maximum m{k}; w0 the lowest idx.
@@ -97,19 +113,22 @@ def build_overview(cursor, *, artifact_id: int, part: int, columns: list[dict], 
     cx, cy = cell_sql('ST_X(f."geom")', 'ST_Y(f."geom")', "%s")
     # Hash joins and aggregates: a merge join would sort the million rows by cell.
     cursor.execute(f"SET LOCAL work_mem = '{_WORK_MEM}'; SET LOCAL enable_mergejoin = off")
-    # The sites, each with its cell and values, copied once: the finest zoom reads them twice
-    # (maxima, then winners), and computing the cells and values again cost more than the copy.
+    # The sites, each with its cell at MAX_ZOOM and values, copied once: the finest overview zoom
+    # reads them twice (maxima, then winners), the sparse zoom's search a few times more, and
+    # computing the cells and values again cost more than the copy. A cell of a coarser zoom is
+    # this one shifted right (geo.thinning.cell_sql: the scaling is by powers of two).
     values = "".join(f', (f."properties" ->> %s)::double precision AS m{k}' for k in numbers)
     cursor.execute(f"DROP TABLE IF EXISTS {_SITES}")
     cursor.execute(
         f'CREATE TEMPORARY TABLE {_SITES} ON COMMIT DROP AS SELECT {cx} AS cx, {cy} AS cy, f."idx" AS w0{values}'
         f' FROM {qn(Feature._meta.db_table)} f WHERE f."part" = %s AND f."artifact_id" = %s AND f."geom" IS NOT NULL',
-        [top, top, *names, part, artifact_id],
+        [MAX_ZOOM, MAX_ZOOM, *names, part, artifact_id],
     )
+    sparse = _sparse_zoom(cursor, collides=top)
     zooms = range(top, -1, -1)
     # At the finest zoom each site is a "cell" of its own: every winner the site, every maximum its value.
     sites = f"SELECT cx, cy, w0{''.join(f', w0 AS w{k}, m{k}' for k in numbers)} FROM {_SITES}"
-    _thin(cursor, source=sites, shift=0, into=_level(top), numbers=numbers)
+    _thin(cursor, source=sites, shift=MAX_ZOOM - top, into=_level(top), numbers=numbers)
     for z in zooms[1:]:
         _thin(cursor, source=f"SELECT * FROM {_level(z + 1)}", shift=1, into=_level(z), numbers=numbers)
     # Whatever an earlier build left (the command rebuilds an artifact whose zoom was cleared).
@@ -124,7 +143,26 @@ def build_overview(cursor, *, artifact_id: int, part: int, columns: list[dict], 
     )
     cursor.execute(f"DROP TABLE {_SITES}, {_CELLS}, {', '.join(_level(z) for z in zooms)}")
     cursor.execute("SET LOCAL work_mem TO DEFAULT; SET LOCAL enable_mergejoin TO DEFAULT")
-    return top
+    return Overview(top, sparse)
+
+
+def _sparse_zoom(cursor, *, collides: int) -> int:
+    """The coarsest zoom at which no two of the sites (_SITES, cells of MAX_ZOOM) share a cell;
+    NEVER_SPARSE if they do even at MAX_ZOOM. Sharing is monotone (two sites in one cell of zoom
+    z share its parent cell), so a binary search above `collides`, a zoom at which two do: a few
+    sorts of the cells (0.2 s each on 1M sites)."""
+    shared, alone = collides, MAX_ZOOM + 1
+    while alone - shared > 1:
+        z = (shared + alone) // 2
+        shift = MAX_ZOOM - z
+        # One bigint a cell: a column times 2**26 plus the row, which lies within (-2**23, 2**24)
+        # (latitudes clamped at 89.9 degrees): distinct cells, distinct numbers.
+        cursor.execute(f"SELECT count(*) > count(DISTINCT ((cx >> {shift}) * 67108864 + (cy >> {shift}))) FROM {_SITES}")
+        if cursor.fetchone()[0]:
+            shared = z
+        else:
+            alone = z
+    return alone if alone <= MAX_ZOOM else NEVER_SPARSE
 
 
 def _level(z: int) -> str:
@@ -133,7 +171,7 @@ def _level(z: int) -> str:
 
 def _thin(cursor, *, source: str, shift: int, into: str, numbers: range) -> None:
     """Create `into`, a zoom's cells: those of `source` (cx, cy, w0, w1.., m1..: the cells of the
-    zoom below, or the sites) grouped by parent cell (`shift` 1) or as they are (0), each parent's
+    zoom below, or the sites at MAX_ZOOM) grouped by their cell `shift` zooms coarser, each one's
     winners by the rule: per column the largest maximum, the lowest of its children's winners
     holding it; no value anywhere, the lowest idx (w0)."""
     shift = int(shift)
@@ -156,17 +194,19 @@ def build_missing_overviews() -> int:
     build failed); how many got one. Each in its own short transaction, the artifact's row
     locked, so that a delete meanwhile is waited for or waits, and never leaves rows behind."""
     points = [kind.NAME for kind in kinds.KINDS if getattr(kind, "GEOMETRY", None) == "point"]
-    pending = Artifact.objects.filter(tile_overview_zoom__isnull=True, artifact_type__in=points).exclude(feature_part=SHARED_PART)
+    # Also those with an overview but no sparse zoom (stored before it was looked for).
+    missing = Q(tile_overview_zoom__isnull=True) | Q(tile_sparse_zoom__isnull=True)
+    pending = Artifact.objects.filter(missing, artifact_type__in=points).exclude(feature_part=SHARED_PART)
     built = 0
     for pk in pending.order_by("pk").values_list("pk", flat=True):
         with transaction.atomic():
-            artifact = Artifact.objects.select_for_update().filter(pk=pk, tile_overview_zoom__isnull=True).first()
+            artifact = Artifact.objects.select_for_update().filter(missing, pk=pk).first()
             if artifact is None:
                 continue  # deleted, or built by another run, meanwhile
             with connection.cursor() as cursor:
-                zoom = build_overview(cursor, artifact_id=pk, part=artifact.feature_part, columns=artifact.metadata.get("columns", []),
-                                      bbox=artifact.bbox, count=artifact.feature_count)
-            if zoom is not None:
-                Artifact.objects.filter(pk=pk).update(tile_overview_zoom=zoom)
+                overview = build_overview(cursor, artifact_id=pk, part=artifact.feature_part, columns=artifact.metadata.get("columns", []),
+                                          bbox=artifact.bbox, count=artifact.feature_count)
+            if overview.zoom is not None:
+                Artifact.objects.filter(pk=pk).update(tile_overview_zoom=overview.zoom, tile_sparse_zoom=overview.sparse_zoom)
                 built += 1
     return built

@@ -219,7 +219,8 @@ def vector_tile(
     Thinned (geo.thinning): of the features in one cell, only the one with the largest `thin_by`
     value is kept (ties and no value: the lowest idx; no `thin_by`: the lowest idx), so a
     tile's size is bounded by its cells, not by the map. Up to the artifact's overview zoom the
-    winners were chosen at import (geo.overview); finer, or filtered, they are chosen here.
+    winners were chosen at import (geo.overview); finer, or filtered, they are chosen here; from
+    the artifact's sparse zoom on no two of its sites share a cell, and the tile is not thinned.
     Empty bytes: no feature in the tile. NotFound: the artifact was deleted after the caller
     looked it up (its partition may be gone already, which would look like an empty tile); the
     statement checks that itself, from a snapshot taken once it holds the partition.
@@ -235,20 +236,23 @@ def vector_tile(
     position = (
         overview_position(artifact.metadata.get("columns", []), thin_by) if points and not equal and overview is not None and z <= overview else None
     )
+    sparse = artifact.tile_sparse_zoom
     props = [value for name in names for value in (name, name)]
     if position is not None:
         source = "overview"
         rows = [*props, position, artifact_id, z, *tile_cells(x, y), part, artifact_id]
     else:
-        source = "points" if points else "shapes"
+        source = ("sparse" if sparse is not None and z >= sparse else "points") if points else "shapes"
         minlon, minlat, maxlon, maxlat = tile_search_box(z, x, y)
         rows = [
-            *props, *([z, z] if points else []), *([thin_by] if points and thin_by is not None else []), part, artifact_id,
+            *props, *([z, z] if points else []), *([thin_by] if source == "points" and thin_by is not None else []), part, artifact_id,
             minlon, minlat, maxlon, maxlat, *[value for name, wanted in equal for value in (name, json.dumps(wanted))],
             *(tile_cells(x, y) if points else []),
         ]
     params = [layer, MVT_EXTENT, artifact_id, z, x, y, MVT_EXTENT, MVT_BUFFER, *rows]
-    sql = _tile_sql(source=source, thinned=thin_by is not None, properties=len(properties) if properties is not None else None, filters=len(equal))
+    # Only the per-request thinning ranks by the column (the overview's winners are chosen already).
+    thinned = source == "points" and thin_by is not None
+    sql = _tile_sql(source=source, thinned=thinned, properties=len(properties) if properties is not None else None, filters=len(equal))
     # No transaction.atomic(): in autocommit, PostgreSQL runs the statements of one query string
     # as one implicit transaction, so SET LOCAL holds for the SELECT and no more, without the two
     # round trips of BEGIN and COMMIT (a z12 tile takes well under a millisecond in SQL).
@@ -299,6 +303,14 @@ def _tile_sql(*, source: str, thinned: bool, properties: int | None, filters: in
         rows = (
             f"SELECT DISTINCT ON (c.cx, c.cy) c.idx, c.g, c.props FROM (SELECT {columns}, {cx} AS cx, {cy} AS cy, {thin_key} AS thin_key"
             f" FROM {features} f{in_box} OFFSET 0) AS c WHERE c.cx BETWEEN %s AND %s AND c.cy BETWEEN %s AND %s ORDER BY c.cx, c.cy, {rank}"
+        )
+    elif source == "sparse":
+        # No two sites share a cell at this zoom: thinning would keep every one. The cell range
+        # still decides which sites count, as it does for a thinned tile (the same bytes).
+        cx, cy = cell_sql('ST_X(f."geom")', 'ST_Y(f."geom")', "%s")
+        rows = (
+            f"SELECT c.idx, c.g, c.props FROM (SELECT {columns}, {cx} AS cx, {cy} AS cy FROM {features} f{in_box} OFFSET 0) AS c"
+            " WHERE c.cx BETWEEN %s AND %s AND c.cy BETWEEN %s AND %s"
         )
     else:
         # Lines and polygons: every one in the box is drawn.

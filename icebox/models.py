@@ -62,6 +62,10 @@ class Artifact(models.Model):
     # The finest zoom whose tiles read the thinning done at import (geo.overview); None: every
     # zoom is thinned per request (small artifacts, lines and polygons, artifacts stored before).
     tile_overview_zoom = models.SmallIntegerField(null=True, blank=True)
+    # The coarsest zoom from which on no two sites share a thinning cell (geo.overview): tiles of
+    # it and finer skip the thinning, which would keep every site anyway. None: not known (every
+    # tile is thinned); geo.tiles.MAX_ZOOM + 1: sites share a cell even at the finest zoom searched.
+    tile_sparse_zoom = models.SmallIntegerField(null=True, blank=True)
 
     objects = ArtifactQuerySet.as_manager()
 

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from geo.models import TileOverview
-from geo.overview import MAX_COLUMNS, MAX_ZOOM, MIN_SITES_PER_CELL, overview_position, overview_zoom
+from geo.overview import MAX_COLUMNS, MAX_ZOOM, MIN_SITES_PER_CELL, NEVER_SPARSE, overview_position, overview_zoom
 from geo.thinning import CELLS_PER_TILE
 from icebox.models import Artifact
 from tests.maps_support import cells_of, expected_per_cell, grid_sites, tiles_of
@@ -42,11 +42,12 @@ def upload(client, data: bytes, name: str) -> dict:
 
 @pytest.fixture
 def twins(owner_client):
-    """The same 40,000-site map twice: one with its overview, one thinned per request (as an artifact stored before it)."""
+    """The same 40,000-site map twice: one with its overview and sparse zoom, one thinned per
+    request at every zoom (as an artifact stored before either)."""
     data = tied_map(200, 200, step=0.025)
     with_overview = upload(owner_client, data, "hazard_map-mean_tied.csv")
     live = upload(owner_client, data, "hazard_map-mean_tied.csv")
-    Artifact.objects.filter(pk=live["id"]).update(tile_overview_zoom=None)
+    Artifact.objects.filter(pk=live["id"]).update(tile_overview_zoom=None, tile_sparse_zoom=None)
     TileOverview.objects.filter(artifact_id=live["id"]).delete()
     return with_overview, live, grid_sites(data)
 
@@ -168,6 +169,76 @@ def test_the_command_builds_the_overview_of_a_map_stored_before_overviews_and_sk
     assert list(TileOverview.objects.filter(artifact_id=live["id"]).order_by("z", "cx", "cy").values_list("z", "cx", "cy", "winners")) == before
     middle = [sites[len(sites) // 2]]
     assert "geo_tile_overview" in statements_of(owner_client, live, 2, *tiles_of(middle, 2).pop())
+    assert Artifact.objects.get(pk=live["id"]).tile_sparse_zoom == Artifact.objects.get(pk=with_overview["id"]).tile_sparse_zoom is not None
     out = io.StringIO()
     call_command("icebox_tile_overviews", stdout=out)
     assert out.getvalue().strip() == "built the tile overview of 0 artifact(s)"
+
+
+def test_the_command_finds_the_sparse_zoom_of_a_map_stored_with_an_overview_before_it(owner_client, twins):
+    with_overview, _, _ = twins
+    sparse = Artifact.objects.get(pk=with_overview["id"]).tile_sparse_zoom
+    Artifact.objects.filter(pk=with_overview["id"]).update(tile_sparse_zoom=None)
+    call_command("icebox_tile_overviews", stdout=io.StringIO())
+    assert Artifact.objects.get(pk=with_overview["id"]).tile_sparse_zoom == sparse
+
+
+def shared_cell_zooms(sites) -> set[int]:
+    """The zooms (0..MAX_ZOOM) at which two of `sites` lie in one cell for sure, computed here
+    (cells_of); at every other zoom no two of them can share one, which is checked (a site on a
+    cell's edge may count on either side: none of its possible cells may hold another site)."""
+    shared = set()
+    for z in range(MAX_ZOOM + 1):
+        cells = [cells_of(s.lon, s.lat, z) for s in sites]
+        sure = [next(iter(c)) for c in cells if len(c) == 1]
+        if len(set(sure)) < len(sure):
+            shared.add(z)
+        else:
+            assert len(set().union(*cells)) == sum(len(c) for c in cells), f"zoom {z}: neither shared nor alone for sure"
+    return shared
+
+
+def test_the_sparse_zoom_is_the_coarsest_from_which_on_no_two_sites_share_a_cell(twins):
+    with_overview, _, sites = twins
+    shared = shared_cell_zooms(sites)
+    expected = max(shared) + 1
+    assert shared == set(range(expected)) and expected <= MAX_ZOOM  # a grid: every coarser zoom shares too
+    assert Artifact.objects.get(pk=with_overview["id"]).tile_sparse_zoom == expected
+    assert expected > Artifact.objects.get(pk=with_overview["id"]).tile_overview_zoom
+
+
+def test_two_sites_closer_than_the_finest_cell_make_every_zoom_thinned(owner_client):
+    lines = tied_map(150, 150, step=0.025).decode().splitlines()
+    # The second site moved to 0.1 m from the first: they share a cell at every zoom searched.
+    first, second = lines[2].split(","), lines[3].split(",")
+    lines[3] = ",".join([second[0], f"{float(first[1]) + 1e-6:.6f}", first[2], *second[3:]])
+    data = ("\n".join(lines) + "\n").encode()
+    assert max(shared_cell_zooms(grid_sites(data))) == MAX_ZOOM
+    artifact = upload(owner_client, data, "hazard_map-mean_close.csv")
+    assert Artifact.objects.get(pk=artifact["id"]).tile_sparse_zoom == NEVER_SPARSE
+    site = grid_sites(data)[0]
+    assert "DISTINCT ON" in statements_of(owner_client, artifact, 16, *tiles_of([site], 16).pop())
+
+
+@pytest.mark.parametrize("properties", [None, "SA(0.2)-0.000404", "custom_site_id"])
+def test_tiles_from_the_sparse_zoom_on_are_byte_for_byte_the_tiles_thinned_per_request(owner_client, twins, properties):
+    with_overview, live, sites = twins
+    query = {"properties": properties} if properties else {}
+    sparse = Artifact.objects.get(pk=with_overview["id"]).tile_sparse_zoom
+    compared = 0
+    for z in (sparse, sparse + 1):
+        for x, y in sorted(tiles_of(sites, z)):
+            a, b = tile(owner_client, with_overview, z, x, y, **query), tile(owner_client, live, z, x, y, **query)
+            assert a == b, (z, x, y)
+            compared += bool(a)
+    assert compared >= 8
+
+
+def test_tiles_from_the_sparse_zoom_on_are_not_thinned_and_coarser_ones_are(owner_client, twins):
+    with_overview, live, sites = twins
+    sparse = Artifact.objects.get(pk=with_overview["id"]).tile_sparse_zoom
+    middle = [sites[len(sites) // 2]]
+    assert "DISTINCT ON" not in statements_of(owner_client, with_overview, sparse, *tiles_of(middle, sparse).pop())
+    assert "DISTINCT ON" not in statements_of(owner_client, with_overview, 14, *tiles_of(middle, 14).pop())
+    assert "DISTINCT ON" in statements_of(owner_client, with_overview, sparse - 1, *tiles_of(middle, sparse - 1).pop())
+    assert "DISTINCT ON" in statements_of(owner_client, live, sparse, *tiles_of(middle, sparse).pop())
