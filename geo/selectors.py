@@ -315,10 +315,13 @@ def _tile_sql(*, source: str, thinned: bool, properties: int | None, filters: in
     else:
         # Lines and polygons: every one in the box is drawn.
         rows = f"SELECT {columns} FROM {features} f{in_box}"
+    # ST_AsMVT skips a row whose geometry ST_AsMVTGeom clipped away (NULL), keys and all; a
+    # `WHERE q.geom IS NOT NULL` here made PostgreSQL compute ST_AsMVTGeom twice a row (in the
+    # filter, then in the output): a quarter of a z8 tile's time on a 100k-site map.
     return (
         _TILE_PLANNER + f"SELECT ST_AsMVT(q, %s, %s, 'geom', 'idx' ORDER BY q.idx), EXISTS (SELECT 1 FROM {_artifact_table()} WHERE id = %s) FROM ("
         "SELECT t.idx, ST_AsMVTGeom(ST_Transform(t.g, 3857), ST_TileEnvelope(%s, %s, %s), %s, %s, true) AS geom, t.props"
-        f" FROM ({rows}) AS t) AS q WHERE q.geom IS NOT NULL"
+        f" FROM ({rows}) AS t) AS q"
     )
 
 
