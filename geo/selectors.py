@@ -238,20 +238,21 @@ def vector_tile(
     )
     sparse = artifact.tile_sparse_zoom
     props = [value for name in names for value in (name, name)]
+    # Only the per-request thinning ranks by the column (the overview's winners are chosen already).
+    thinned = False
     if position is not None:
         source = "overview"
         rows = [*props, position, artifact_id, z, *tile_cells(x, y), part, artifact_id]
     else:
         source = ("sparse" if sparse is not None and z >= sparse else "points") if points else "shapes"
+        thinned = source == "points" and thin_by is not None
         minlon, minlat, maxlon, maxlat = tile_search_box(z, x, y)
         rows = [
-            *props, *([z, z] if points else []), *([thin_by] if source == "points" and thin_by is not None else []), part, artifact_id,
+            *props, *([z, z] if points else []), *([thin_by] if thinned else []), part, artifact_id,
             minlon, minlat, maxlon, maxlat, *[value for name, wanted in equal for value in (name, json.dumps(wanted))],
             *(tile_cells(x, y) if points else []),
         ]
     params = [layer, MVT_EXTENT, artifact_id, z, x, y, MVT_EXTENT, MVT_BUFFER, *rows]
-    # Only the per-request thinning ranks by the column (the overview's winners are chosen already).
-    thinned = source == "points" and thin_by is not None
     sql = _tile_sql(source=source, thinned=thinned, properties=len(properties) if properties is not None else None, filters=len(equal))
     # No transaction.atomic(): in autocommit, PostgreSQL runs the statements of one query string
     # as one implicit transaction, so SET LOCAL holds for the SELECT and no more, without the two
@@ -292,26 +293,25 @@ def _tile_sql(*, source: str, thinned: bool, properties: int | None, filters: in
             ' WHERE o."artifact_id" = %s AND o."z" = %s AND o."cx" BETWEEN %s AND %s AND o."cy" BETWEEN %s AND %s) AS s'
             f' JOIN {features} f ON f."part" = %s AND f."artifact_id" = %s AND f."idx" = s.idx'
         )
-    elif source == "points":
-        # Past the overview's zooms a cell holds a site or two on average: the rows are thinned as
-        # they are read, their properties carried along, rather than read again by primary key
-        # (a z8 tile of a 1M-site map: 20 ms instead of 75). OFFSET 0 keeps the cell range test
-        # above the scan, where the cells are computed once, not again in the scan's filter.
-        thin_key = "(f.\"properties\" ->> %s)::double precision" if thinned else "NULL::double precision"
-        rank = "c.thin_key DESC NULLS LAST, c.idx" if thinned else "c.idx"
+    elif source in ("points", "sparse"):
+        # The sites whose cell is in the tile's range. OFFSET 0 keeps the cell range test above
+        # the scan, where the cells are computed once, not again in the scan's filter.
         cx, cy = cell_sql('ST_X(f."geom")', 'ST_Y(f."geom")', "%s")
-        rows = (
-            f"SELECT DISTINCT ON (c.cx, c.cy) c.idx, c.g, c.props FROM (SELECT {columns}, {cx} AS cx, {cy} AS cy, {thin_key} AS thin_key"
-            f" FROM {features} f{in_box} OFFSET 0) AS c WHERE c.cx BETWEEN %s AND %s AND c.cy BETWEEN %s AND %s ORDER BY c.cx, c.cy, {rank}"
-        )
-    elif source == "sparse":
-        # No two sites share a cell at this zoom: thinning would keep every one. The cell range
-        # still decides which sites count, as it does for a thinned tile (the same bytes).
-        cx, cy = cell_sql('ST_X(f."geom")', 'ST_Y(f."geom")', "%s")
-        rows = (
-            f"SELECT c.idx, c.g, c.props FROM (SELECT {columns}, {cx} AS cx, {cy} AS cy FROM {features} f{in_box} OFFSET 0) AS c"
+        thin_key = ", (f.\"properties\" ->> %s)::double precision AS thin_key" if thinned else ""
+        in_cells = (
+            f"(SELECT {columns}, {cx} AS cx, {cy} AS cy{thin_key} FROM {features} f{in_box} OFFSET 0) AS c"
             " WHERE c.cx BETWEEN %s AND %s AND c.cy BETWEEN %s AND %s"
         )
+        if source == "points":
+            # Past the overview's zooms a cell holds a site or two on average: the rows are thinned
+            # as they are read, their properties carried along, rather than read again by primary
+            # key (a z8 tile of a 1M-site map: 20 ms instead of 75).
+            rank = "c.thin_key DESC NULLS LAST, c.idx" if thinned else "c.idx"
+            rows = f"SELECT DISTINCT ON (c.cx, c.cy) c.idx, c.g, c.props FROM {in_cells} ORDER BY c.cx, c.cy, {rank}"
+        else:
+            # No two sites share a cell at this zoom: thinning would keep every one. The cell range
+            # still decides which sites count, as it does for a thinned tile (the same bytes).
+            rows = f"SELECT c.idx, c.g, c.props FROM {in_cells}"
     else:
         # Lines and polygons: every one in the box is drawn.
         rows = f"SELECT {columns} FROM {features} f{in_box}"
