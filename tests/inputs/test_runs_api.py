@@ -13,9 +13,11 @@ ENGINE = "http://127.0.0.1:8800"
 
 
 def tiny_zip() -> bytes:
+    """The same bytes at every call: writestr of a bare name stamps the current time, so two calls
+    a second apart (the fixture's and a test's) made two different archives."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("job.ini", "[general]\ndescription = tiny\ncalculation_mode = classical\n")
+        archive.writestr(zipfile.ZipInfo("job.ini", date_time=(2026, 1, 1, 0, 0, 0)), "[general]\ndescription = tiny\ncalculation_mode = classical\n")
     return buffer.getvalue()
 
 
