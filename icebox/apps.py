@@ -1,4 +1,8 @@
 from django.apps import AppConfig
+from django.conf import settings
+from django.db.backends.signals import connection_created
+
+from core.backend_memory import keep_freed_memory
 
 
 class IceboxConfig(AppConfig):
@@ -18,3 +22,11 @@ class IceboxConfig(AppConfig):
         # Bytes a killed writer or a dropped connection left without their row, and partial writes.
         housekeeping.register("orphaned blobs", blob_store.sweep)
         housekeeping.register("artifact count deltas summed up", compact_artifact_counts)
+        connection_created.connect(_keep_freed_memory, dispatch_uid="icebox.keep_freed_memory")
+
+
+def _keep_freed_memory(sender, connection, **kwargs):
+    # Once per connection, before its first statement: big reads stop faulting pages in (core/backend_memory.py).
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            keep_freed_memory(cursor, settings.ICEBOX_DB_KEEP_FREED_MB)

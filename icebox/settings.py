@@ -37,6 +37,9 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # artifacts is (the list's count with shares: 0.4 s of its 0.5 s went to compiling). PERF-NOTES.md.
 _options = DATABASES["default"].setdefault("OPTIONS", {})
 _options["options"] = (_options.get("options", "") + " -c jit=off").strip()
+# Each session keeps up to twice this many MB its statements freed, rather than faulting them in
+# again for the next statement (core/backend_memory.py); 0 leaves the server's malloc as it is.
+ICEBOX_DB_KEEP_FREED_MB = env_int("ICEBOX_DB_KEEP_FREED_MB", 8, minimum=0, maximum=31)
 # Two checkouts testing on one server at once must not share (and drop) one test database.
 DATABASES["default"]["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME")}
 

@@ -94,6 +94,13 @@ def test_env_int_refuses_a_value_below_its_minimum(setenv):
     assert env_int(V, 5, minimum=1) == 1
 
 
+def test_env_int_refuses_a_value_above_its_maximum(setenv):
+    setenv("32")
+    assert "above the maximum 31" in _refused(env_int, 8, minimum=0, maximum=31)
+    setenv("31")
+    assert env_int(V, 8, minimum=0, maximum=31) == 31
+
+
 def test_env_int_default_when_unset(setenv):
     assert env_int(V, 50, minimum=1) == 50
 
