@@ -26,6 +26,7 @@ from django.db.models import F, Field, Func, QuerySet
 import kinds
 from core.exceptions import NotComparable
 from geo.models import features_of, planner_for
+from geo.selectors import text_batches
 from geo.thinning import MVT_BUFFER, MVT_EXTENT, cell_sql, tile_cells, tile_search_box
 from icebox.models import Artifact
 from icebox.selectors import ReadableArtifact, readable_row
@@ -37,7 +38,6 @@ _DATA_QUANTITIES = ("poe", "iml")
 # with a margin so that the bounding box never cuts a site the exact distance would keep.
 _DEGREES_PER_METRE = 180.0 / (math.pi * 6371008.8) * 1.001
 
-FETCH_ROWS = 5000
 # As in geo.selectors: no JIT nor parallel workers on these statements; a cursor read to its end.
 _PLANNER = "SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0; "
 _CURSOR_PLANNER = _PLANNER + "SET LOCAL cursor_tuple_fraction = 1; "
@@ -226,15 +226,15 @@ def comparison_chunks(pair: Pair) -> Iterator[bytes]:
         f"({props})::text || '}}' FROM ({rows}) AS r ORDER BY r.a_idx NULLS LAST, r.b_idx"
     )
     yield b'{"type":"FeatureCollection","features":['
-    separator = ""
+    separator = b""
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(_CURSOR_PLANNER + planner_for(pair.a, pair.b) + "SELECT 1")
         with connection.chunked_cursor() as cursor:
             cursor.execute(sql, [*prop_params, *row_params])
-            while batch := cursor.fetchmany(FETCH_ROWS):
-                yield (separator + ",".join([row[0] for row in batch])).encode()
-                separator = ","
+            for batch in text_batches(cursor):
+                yield separator + b",".join(batch)
+                separator = b","
     yield b"]}"
 
 
