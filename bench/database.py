@@ -21,6 +21,24 @@ def psql_dsn(url: str, dbname: str | None = None) -> str:
     return f"host={parts.hostname or ''} port={parts.port or 5432} user={parts.username or ''} password={parts.password or ''} dbname={dbname or parts.path.lstrip('/')}"
 
 
+def floor_connection(url: str):
+    """A psycopg2 connection in autocommit for a floor's statements, set up as Icebox sets up its
+    own sessions: no JIT nor parallel workers (PERF-NOTES.md), freed memory kept
+    (core/backend_memory.py, with Icebox's ICEBOX_DB_KEEP_FREED_MB). A floor as fast as Icebox's
+    statements could be, whatever the session ran before."""
+    import psycopg2
+    from django.conf import settings
+
+    from core.backend_memory import keep_freed_memory
+
+    conn = psycopg2.connect(psql_dsn(url))
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        cursor.execute("SET jit = off; SET max_parallel_workers_per_gather = 0")
+        keep_freed_memory(cursor, settings.ICEBOX_DB_KEEP_FREED_MB)
+    return conn
+
+
 @contextmanager
 def fresh_database(name: str, *, keep: bool = False) -> Iterator[tuple[str, dict]]:
     """(url, env) of a new, migrated database `name`, with Django set up on it; dropped on exit unless `keep`.

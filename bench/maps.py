@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.database import fresh_database, psql_dsn  # noqa: E402
+from bench.database import floor_connection, fresh_database  # noqa: E402
 from tests.synthetic import hazard_map_csv  # noqa: E402
 
 # Its own database; ICEBOX_BENCH_DB names another, so that two benches can run side by side.
@@ -165,7 +165,6 @@ def main() -> int:
 
 
 def run(args, url, env) -> dict:
-    import psycopg2
     import requests
     from django.contrib.auth import get_user_model
     from rest_framework.authtoken.models import Token
@@ -176,11 +175,9 @@ def run(args, url, env) -> dict:
 
     user = get_user_model().objects.create_user("bench", password=secrets.token_urlsafe(16))
     token = Token.objects.create(user=user).key
-    sql = psycopg2.connect(psql_dsn(url))
-    sql.autocommit = True
+    # The SQL floor's session is set up as Icebox's are (planner settings, freed memory kept): a stricter floor.
+    sql = floor_connection(url)
     cur = sql.cursor()
-    # The SQL floor gets the same planner settings Icebox uses (PERF-NOTES.md): a stricter floor.
-    cur.execute("SET jit = off; SET max_parallel_workers_per_gather = 0")
 
     results: dict = {}
     artifacts: dict = {}
@@ -379,15 +376,7 @@ class FloorPool:
     """The floor's side of a browser batch: the same statements on BROWSER_CONNECTIONS database connections, in parallel."""
 
     def __init__(self, url: str, connections: int = BROWSER_CONNECTIONS):
-        import psycopg2
-
-        self.connections = []
-        for _ in range(connections):
-            conn = psycopg2.connect(psql_dsn(url))
-            conn.autocommit = True
-            with conn.cursor() as c:
-                c.execute("SET jit = off; SET max_parallel_workers_per_gather = 0")
-            self.connections.append(conn)
+        self.connections = [floor_connection(url) for _ in range(connections)]
 
     def batch(self, statements: list[tuple[str, object]]) -> tuple[float, list[float]]:
         import queue
@@ -551,7 +540,6 @@ def geojson(args, results, http_get, http_body, sql_once, cur, maps) -> None:
 def concurrency(server, token, url, artifact_id, part, step, geojson_floor, clients=8, seconds=10.0) -> tuple[float, float, int]:
     import random
 
-    import psycopg2
     import requests
 
     cells = 32  # 32 x 32 = 1,024 sites: 1% of the 100k map
@@ -568,10 +556,8 @@ def concurrency(server, token, url, artifact_id, part, step, geojson_floor, clie
         counter.append(n)
 
     def sql_client(stop, counter):
-        conn = psycopg2.connect(psql_dsn(url))
-        conn.autocommit = True
+        conn = floor_connection(url)
         c = conn.cursor()
-        c.execute("SET jit = off")
         n = 0
         while not stop.is_set():
             c.execute(geojson_floor(part, " WHERE geom && ST_MakeEnvelope(%s, 4326)" % random.choice(boxes)))
