@@ -136,11 +136,7 @@ def feature_collection_chunks(
     """
     artifact = readable_row(readable)
     features = _features(readable, envelopes=envelopes, region=region, filters=filters)
-    # An equality filter too: one event's rows come from its index, not from a walk of the primary key.
-    filtered = bool(envelopes) or region is not None or bool(filters)
     rows = _with_properties(features, properties)
-    base, params = rows.query.sql_with_params()
-    params = list(params)
     if limit is None and offset == 0:
         # The rows sorted in a fenced subquery (OFFSET 0), each text made above it: PostgreSQL then
         # makes a feature's text as its row is fetched, not every text before the sort, so the
@@ -150,10 +146,13 @@ def feature_collection_chunks(
         sql = f"SELECT {_FEATURE_TEXT} FROM ({sorted_rows} OFFSET 0) AS t ORDER BY t.idx"
         params = list(params)
     else:
+        base, params = rows.query.sql_with_params()
+        params = list(params)
         # One row past the page tells whether there is a next page, without counting.
         page = " LIMIT %s OFFSET %s" if limit is not None else " OFFSET %s"
         page_params = [limit + 1, offset] if limit is not None else [offset]
-        if filtered:
+        # An equality filter too: one event's rows come from its index, not from a walk of the primary key.
+        if envelopes or region is not None or filters:
             sql = f"WITH t AS MATERIALIZED ({base}) SELECT {_FEATURE_TEXT} FROM t ORDER BY t.idx{page}"
         else:
             sql = f"SELECT {_FEATURE_TEXT} FROM ({base}) AS t ORDER BY t.idx{page}"
