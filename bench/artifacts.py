@@ -212,15 +212,15 @@ def bulk_artifacts(cur, *, target_id: int, count: int, rows: int) -> None:
     """`count` copies of artifact `target_id` (its first `rows` rows, shifted a little each), by SQL.
 
     The shared partition's indexes are dropped for the insert and built again after (as a bulk
-    load would); no ArtifactFile rows: no measurement reads the bytes.
+    load would); every copy refers to the target's blob, as an upload of the same bytes would.
     """
     cur.execute("ALTER TABLE geo_feature_shared DROP CONSTRAINT geo_feature_shared_pkey")
     cur.execute("DROP INDEX geo_feature_shared_geom")
     cur.execute(
         "CREATE TEMPORARY TABLE bulk_ids AS WITH made AS ("
-        " INSERT INTO icebox_artifact (owner_id, artifact_type, name, file_name, content_type, size, sha256, created, metadata,"
+        " INSERT INTO icebox_artifact (owner_id, artifact_type, name, file_name, content_type, size, sha256, blob_id, created, metadata,"
         " feature_count, bbox, feature_part)"
-        " SELECT a.owner_id, a.artifact_type, a.name || ' ' || g, a.file_name, a.content_type, a.size, a.sha256,"
+        " SELECT a.owner_id, a.artifact_type, a.name || ' ' || g, a.file_name, a.content_type, a.size, a.sha256, a.blob_id,"
         " a.created - g * interval '1 second', a.metadata, %s, a.bbox, 0 FROM icebox_artifact a, generate_series(1, %s) AS g"
         " WHERE a.id = %s RETURNING id) SELECT id FROM made",
         [rows, count, target_id],
