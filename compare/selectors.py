@@ -228,13 +228,9 @@ def comparison_chunks(pair: Pair) -> Iterator[bytes]:
     yield b'{"type":"FeatureCollection","features":['
     separator = b""
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(_CURSOR_PLANNER + planner_for(pair.a, pair.b) + "SELECT 1")
-        with connection.chunked_cursor() as cursor:
-            cursor.execute(sql, [*prop_params, *row_params])
-            for batch in text_batches(cursor):
-                yield separator + b",".join(batch)
-                separator = b","
+        for batch in text_batches(sql, [*prop_params, *row_params], planner=_CURSOR_PLANNER + planner_for(pair.a, pair.b)):
+            yield separator + b",".join(batch)
+            separator = b","
     yield b"]}"
 
 

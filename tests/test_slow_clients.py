@@ -73,7 +73,7 @@ def _stream_backend_pid() -> int | None:
         cursor.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
             " AND xact_start IS NOT NULL AND query LIKE %s",
-            ["%_django_curs_%"],
+            ["%icebox_stream_%"],
         )
         rows = cursor.fetchall()
     return rows[0][0] if len(rows) == 1 else None
