@@ -211,11 +211,8 @@ def text_batches(sql: str, params: list, *, artifacts: tuple = (), planner: str 
         psycopg2.extensions.register_type(psycopg2.extensions.BYTES, cursor.cursor)
         declare = f"{planner}DECLARE {name} NO SCROLL CURSOR WITHOUT HOLD FOR {sql}"
         if ids:
-            cursor.execute(f"{declare}; SELECT array_agg(id) FROM {_artifact_table()} WHERE id = ANY(%s)", [*params, ids])
-            present = set(cursor.fetchone()[0] or ())
-            for artifact_id in ids:
-                if artifact_id not in present:
-                    raise NotFound(f"artifact {artifact_id} was deleted as its features were about to be read")
+            cursor.execute(f"{declare}; {_still_there_sql()}", [*params, ids])
+            _refuse_gone(ids, cursor.fetchone()[0])
         else:
             cursor.execute(declare, params)
         fetch = f"FETCH FORWARD {FETCH_ROWS} FROM {name}"
@@ -236,10 +233,22 @@ def check_still_there(artifact_id: int) -> None:
     the snapshot the query was declared with, and the query reads every one of them.
     """
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {_artifact_table()} WHERE id = %s)", [artifact_id])
-        [still_there] = cursor.fetchone()
-    if not still_there:
-        raise NotFound(f"artifact {artifact_id} was deleted as its features were about to be read")
+        cursor.execute(_still_there_sql(), [[artifact_id]])
+        _refuse_gone([artifact_id], cursor.fetchone()[0])
+
+
+def _still_there_sql() -> str:
+    """Which of the artifacts (their ids, one bound array) are still there: check_still_there's
+    statement, and the one text_batches sends after its DECLARE."""
+    return f"SELECT array_agg(id) FROM {_artifact_table()} WHERE id = ANY(%s)"
+
+
+def _refuse_gone(ids: list[int], present: list[int] | None) -> None:
+    """NotFound for the first of `ids` that is not `present` (what _still_there_sql found)."""
+    found = set(present or ())
+    gone = [artifact_id for artifact_id in ids if artifact_id not in found]
+    if gone:
+        raise NotFound(f"artifact {gone[0]} was deleted as its features were about to be read")
 
 
 def feature_text(readable: ReadableArtifact, idx: int, *, properties: list[str] | None = None) -> str | None:
