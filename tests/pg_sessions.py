@@ -20,3 +20,12 @@ def end_session(cursor, pid: int, *, timeout_ms: int = 30000) -> None:
 def backend_pid(cursor) -> int:
     cursor.execute("SELECT pg_backend_pid()")
     return cursor.fetchone()[0]
+
+
+def other_session():
+    """A second session on the test database (psycopg2, not Django's), as another request or worker would have."""
+    import psycopg2
+    from django.db import connection
+
+    params = connection.get_connection_params()
+    return psycopg2.connect(**{k: v for k, v in params.items() if k in ("dbname", "user", "password", "host", "port")})

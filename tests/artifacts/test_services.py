@@ -3,7 +3,6 @@
 import threading
 import time
 
-import psycopg2
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
@@ -12,13 +11,8 @@ from artifacts.services import artifact_delete, artifact_upload
 from geo.loading import drop_orphan_partitions, drop_partition, orphan_partitions
 from icebox.models import Artifact
 from tests.conftest import fixture_bytes
+from tests.pg_sessions import other_session
 from tests.support import partition_count
-
-
-def _other_connection():
-    """A second session on the test database, as another request or worker would have."""
-    params = connection.get_connection_params()
-    return psycopg2.connect(**{k: v for k, v in params.items() if k in ("dbname", "user", "password", "host", "port")})
 
 
 @pytest.mark.django_db(transaction=True)
@@ -31,7 +25,7 @@ def test_a_delete_does_not_wait_for_a_read_in_progress_and_the_sweep_drops_the_p
     artifact_id = artifact.pk
     read_id = artifact_id if read == "of the same artifact" else other.pk
 
-    reader = _other_connection()
+    reader = other_session()
     try:
         with reader.cursor() as cursor:
             # A stream in progress: its transaction holds a lock on the feature table.

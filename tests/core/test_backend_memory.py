@@ -7,12 +7,11 @@ machine, as in CI): a count, not a time, so the machine's load does not move it.
 
 from pathlib import Path
 
-import psycopg2
 import pytest
 from django.db import connection
 
 from core.backend_memory import MAX_MEGABYTES, keep_freed_memory
-from tests.pg_sessions import backend_pid
+from tests.pg_sessions import backend_pid, other_session
 
 # A sort of 10,000 rows of 250 bytes in memory: about what a 10,000-feature GeoJSON subset sorts.
 _SORT = "SET work_mem = '64MB'; SELECT count(*) FROM (SELECT repeat('x', 250) || g AS s FROM generate_series(1, 10000) g ORDER BY g DESC) t"
@@ -33,9 +32,8 @@ def _minor_faults(stat: Path) -> int:
     return int(stat.read_text().rsplit(")", 1)[1].split()[7])
 
 
-def _session(db, megabytes: int):
-    params = db.get_connection_params()
-    conn = psycopg2.connect(**{k: v for k, v in params.items() if k in ("dbname", "user", "password", "host", "port")})
+def _session(megabytes: int):
+    conn = other_session()
     conn.autocommit = True
     cursor = conn.cursor()
     keep_freed_memory(cursor, megabytes)
@@ -43,8 +41,8 @@ def _session(db, megabytes: int):
 
 
 def test_a_session_that_keeps_freed_memory_stops_faulting_it_in_for_every_statement(db):
-    cold, cold_cursor = _session(connection, 0)
-    warm, warm_cursor = _session(connection, 8)
+    cold, cold_cursor = _session(0)
+    warm, warm_cursor = _session(8)
     try:
         cold_faults = _faults_per_statement(cold_cursor)
         warm_faults = _faults_per_statement(warm_cursor)

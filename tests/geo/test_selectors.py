@@ -2,7 +2,6 @@
 
 import json
 
-import psycopg2
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.gis.geos import Polygon
@@ -14,14 +13,9 @@ from core.exceptions import NotFound
 from geo.selectors import FETCH_ROWS, feature_collection_chunks, feature_text, vector_tile
 from icebox.selectors import ReadableArtifact, readable_artifact
 from tests.conftest import fixture_bytes
+from tests.pg_sessions import other_session
 from tests.support import partition_count
 from tests.synthetic import hazard_map_csv
-
-
-def _other_connection():
-    """A second session on the test database, as another request would have."""
-    params = connection.get_connection_params()
-    return psycopg2.connect(**{k: v for k, v in params.items() if k in ("dbname", "user", "password", "host", "port")})
 
 
 @pytest.fixture(autouse=True, params=["shared", "own"])
@@ -69,7 +63,7 @@ def test_a_tile_of_an_artifact_deleted_after_it_was_looked_up_is_not_found_not_e
     readable = _readable(artifact)
     # z0 holds every site of the map: a tile with features, were the artifact still there.
     assert vector_tile(readable, z=0, x=0, y=0, layer="m") != b""
-    reader = _other_connection() if partition != "dropped" else None
+    reader = other_session() if partition != "dropped" else None
     try:
         if reader is not None:
             with reader.cursor() as cursor:
