@@ -38,9 +38,8 @@ _DATA_QUANTITIES = ("poe", "iml")
 # with a margin so that the bounding box never cuts a site the exact distance would keep.
 _DEGREES_PER_METRE = 180.0 / (math.pi * 6371008.8) * 1.001
 
-# As in geo.selectors: no JIT nor parallel workers on these statements; a cursor read to its end.
+# As in geo.selectors: no JIT nor parallel workers on these statements.
 _PLANNER = "SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0; "
-_CURSOR_PLANNER = _PLANNER + "SET LOCAL cursor_tuple_fraction = 1; "
 
 MATCH_BOTH, ONLY_A, ONLY_B = "both", "only_a", "only_b"
 
@@ -228,7 +227,7 @@ def comparison_chunks(pair: Pair) -> Iterator[bytes]:
     yield b'{"type":"FeatureCollection","features":['
     separator = b""
     with transaction.atomic():
-        for batch in text_batches(sql, [*prop_params, *row_params], planner=_CURSOR_PLANNER + planner_for(pair.a, pair.b)):
+        for batch in text_batches(sql, [*prop_params, *row_params], artifacts=(pair.a, pair.b), checked=False):
             yield separator + b",".join(batch)
             separator = b","
     yield b"]}"

@@ -171,7 +171,7 @@ def stream_collection(sql: str, params: list, *, artifacts: tuple, limit: int | 
     more = False
     separator = b""
     with transaction.atomic():
-        for batch in text_batches(sql, params, artifacts=artifacts, planner=_CURSOR_PLANNER + planner_for(*artifacts)):
+        for batch in text_batches(sql, params, artifacts=artifacts):
             if limit is not None and returned + len(batch) > limit:
                 batch = batch[: limit - returned]
                 more = True
@@ -191,13 +191,15 @@ def stream_collection(sql: str, params: list, *, artifacts: tuple, limit: int | 
 _cursor_numbers = itertools.count()
 
 
-def text_batches(sql: str, params: list, *, artifacts: tuple = (), planner: str = "") -> Iterator[list[bytes]]:
+def text_batches(sql: str, params: list, *, artifacts: tuple, checked: bool = True) -> Iterator[list[bytes]]:
     """The first column (text) of `sql`'s rows, FETCH_ROWS at a time, as the UTF-8 bytes PostgreSQL
     sent, from a cursor declared in the caller's transaction (which must be open: transaction.atomic()).
+    `artifacts` (icebox Artifacts) are those whose rows `sql` reads.
 
-    One round trip sends the `planner` settings (SET LOCAL ...; statements), declares the cursor
-    and checks that every one of `artifacts` is still there (check_still_there's reasoning: the
-    check runs once the declared statement holds their rows); then one FETCH a batch, none after a
+    One round trip sends the planner settings (a cursor read to its end, and planner_for the
+    artifacts), declares the cursor and, when `checked`, checks that every one of `artifacts` is
+    still there (check_still_there's reasoning: the check runs once the declared statement holds
+    their rows); then one FETCH a batch, none after a
     short batch, and the transaction's end closes the cursor. (With Django's server-side cursor
     the settings, the DECLARE, the check and CLOSE were a round trip each, and the stream ended
     on an empty FETCH.)
@@ -206,11 +208,11 @@ def text_batches(sql: str, params: list, *, artifacts: tuple = (), planner: str 
     subset (2.6 MB) that was half of the web worker's CPU for the rows (8.8 ms -> 4.7 ms, measured).
     """
     name = f"icebox_stream_{next(_cursor_numbers)}"
-    ids = [artifact.pk for artifact in artifacts]
     with connection.cursor() as cursor:
         psycopg2.extensions.register_type(psycopg2.extensions.BYTES, cursor.cursor)
-        declare = f"{planner}DECLARE {name} NO SCROLL CURSOR WITHOUT HOLD FOR {sql}"
-        if ids:
+        declare = f"{_CURSOR_PLANNER}{planner_for(*artifacts)}DECLARE {name} NO SCROLL CURSOR WITHOUT HOLD FOR {sql}"
+        if checked and artifacts:
+            ids = [artifact.pk for artifact in artifacts]
             cursor.execute(f"{declare}; {_still_there_sql()}", [*params, ids])
             _refuse_gone(ids, cursor.fetchone()[0])
         else:
