@@ -132,14 +132,13 @@ def test_the_sweep_drops_the_partition_a_delete_during_a_read_left(settings):
     from geo.loading import orphan_partitions
     from artifacts.services import artifact_delete, artifact_upload
     from tests.conftest import fixture_bytes
-    from tests.artifacts.test_services import _other_connection
-    from tests.pg_sessions import backend_pid, end_session
+    from tests.pg_sessions import backend_pid, end_session, other_session
 
     settings.ICEBOX_SHARED_PARTITION_MAX_ROWS = 0  # a partition of its own, whatever its size
     user = get_user_model().objects.create_user("owner")
     [artifact] = artifact_upload(owner=user, file_name="hazard_map-mean_2.csv", data=fixture_bytes("hazard_map-mean_2.csv"))
     artifact_id = artifact.pk
-    reader = _other_connection()
+    reader = other_session()
     try:
         with reader.cursor() as cursor:
             # A read in progress holds the feature table, so the delete's own drop cannot run.
