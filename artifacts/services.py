@@ -13,6 +13,8 @@ import kinds
 from blobs import store as blob_store
 from core.exceptions import InvalidFile, InvalidParameter
 from geo.loading import delete_features, load_features
+from geo.overview import wants_overview
+from geo.tasks import build_tile_overview
 from icebox.models import Artifact
 from kinds.base import Table
 
@@ -72,9 +74,11 @@ def artifact_create(*, owner, table: Table, name: str | None = None, metadata: d
             artifact.feature_count = loaded.count
             artifact.bbox = loaded.bbox
             artifact.feature_part = loaded.part
-            artifact.tile_overview_zoom = loaded.overview_zoom
-            artifact.tile_sparse_zoom = loaded.sparse_zoom
-            artifact.save(update_fields=["feature_count", "bbox", "feature_part", "tile_overview_zoom", "tile_sparse_zoom"])
+            artifact.save(update_fields=["feature_count", "bbox", "feature_part"])
+            if wants_overview(geometry=table.geometry, part=loaded.part):
+                # Queued in this transaction (the queue is a table): a refused import queues
+                # nothing, and the worker builds it only once the rows are committed.
+                build_tile_overview.enqueue(artifact.pk)
     return artifact
 
 

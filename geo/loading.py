@@ -20,7 +20,7 @@ import itertools
 import json
 import re
 import struct
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 import psycopg2
@@ -31,7 +31,6 @@ from psycopg2.errors import LockNotAvailable
 from geo.csv_load import Undecided, load_csv
 from geo.filters import index_statements, kind_filterable
 from geo.models import SHARED_PART, Feature
-from geo.overview import build_overview
 from kinds.base import BOOL, FLOAT, INT, TEXT, ParseError, Shape, Table
 
 # Little-endian EWKB header of a 2D Point carrying SRID 4326 (type 1 | the SRID flag 0x20000000).
@@ -46,8 +45,6 @@ class LoadResult:
     count: int
     bbox: list[float] | None  # [minlon, minlat, maxlon, maxlat]
     part: int  # where the rows went: SHARED_PART, or the artifact's id (Artifact.feature_part)
-    overview_zoom: int | None = None  # Artifact.tile_overview_zoom: the zooms thinned here (geo.overview)
-    sparse_zoom: int | None = None  # Artifact.tile_sparse_zoom: from which zoom on thinning keeps every site
 
 
 def partition_name(artifact_id: int) -> str:
@@ -115,12 +112,6 @@ def _load_own_partition(artifact_id: int, table: Table, *, lines: Iterable[str] 
         cursor.execute(f"ALTER TABLE {part} ADD CONSTRAINT {qn(name + '_part')} CHECK (part = %s)", [int(artifact_id)])
         cursor.execute(f"ALTER TABLE {qn('geo_feature')} ATTACH PARTITION {part} FOR VALUES IN (%s)", [int(artifact_id)])
         cursor.execute(f"ANALYZE {part}")
-        if table.geometry == "point":
-            # Only a big map has low zooms worth thinning once (a small one is thinned per tile in
-            # milliseconds), and only points are thinned (geo.thinning).
-            built = build_overview(cursor, artifact_id=int(artifact_id), part=int(artifact_id), columns=[c.as_dict() for c in table.columns],
-                                   bbox=loaded.bbox, count=loaded.count)
-            loaded = replace(loaded, overview_zoom=built.zoom, sparse_zoom=built.sparse_zoom)
     return loaded
 
 

@@ -1,11 +1,16 @@
-"""The low zooms of a big map, thinned once at import: what a tile of zoom <= Artifact.tile_overview_zoom reads.
+"""The low zooms of a big map, thinned once after import: what a tile of zoom <= Artifact.tile_overview_zoom reads.
 
 A low-zoom tile of a dense map covers most of it: a z4 tile of a 1M-site map holds 680,000
 sites, and thinning them per request (geo.thinning: one per cell, the largest value) read and
 sorted every one of them, 1.5 s a tile. The cells of a zoom are a grid over the world, and a
 cell of zoom z is exactly four cells of zoom z + 1, so the winners of zoom z are the winners
 among the winners of zoom z + 1: the import thins the finest overview zoom from the rows once
-per column a tile may be thinned by, then each coarser zoom from the one below. A row here is
+per column a tile may be thinned by, then each coarser zoom from the one below.
+
+Built by the worker, not by the upload: the import queues `geo.tasks.build_tile_overview` in its
+own transaction, and the worker builds the overview once the import has committed. Building it
+inside the upload cost a 1M-site map about 4 s of its 13.6 s (README, Performance), for tiles
+that are the same bytes without it (thinned per request meanwhile). A row here is
 one cell of one zoom with its winner for each thinning column; a tile reads the winners of its
 cells by this table's primary key, and the features by theirs.
 
@@ -95,8 +100,7 @@ class Overview(NamedTuple):
 def build_overview(cursor, *, artifact_id: int, part: int, columns: list[dict], bbox: list[float] | None, count: int) -> Overview:
     """Thin the artifact's zooms 0..overview_zoom into TileOverview, and find its sparse zoom.
 
-    Runs in the import's transaction, after its rows are loaded (a refused import leaves no
-    overview either). A cell's winner for a column is found without sorting the rows: one pass
+    Runs in the caller's transaction (build_artifact_overview's), on rows already loaded. A cell's winner for a column is found without sorting the rows: one pass
     takes each cell's largest value of every column (a hash aggregate), a second finds, per cell
     and column, the lowest idx holding that value (a hash join to the first). Each coarser zoom
     does the same over the cells of the zoom below, with their winners and maxima. Cost on a
@@ -190,23 +194,43 @@ def _thin(cursor, *, source: str, shift: int, into: str, numbers: range) -> None
 
 
 def build_missing_overviews() -> int:
-    """Thin the low zooms of every big map of points stored before overviews existed (or whose
-    build failed); how many got one. Each in its own short transaction, the artifact's row
-    locked, so that a delete meanwhile is waited for or waits, and never leaves rows behind."""
+    """Thin the low zooms of every big map of points that has no overview yet (stored before
+    overviews existed, or whose queued build was lost or failed); how many got one."""
+    return sum(build_artifact_overview(pk) for pk in _pending().order_by("pk").values_list("pk", flat=True))
+
+
+def build_artifact_overview(artifact_id: int) -> bool:
+    """Thin the low zooms of one artifact and find its sparse zoom, if it has neither yet and is a
+    big map of points (False otherwise: deleted, built already, small, or no zoom worth thinning).
+
+    In a short transaction of its own, the artifact's row locked, so that a delete meanwhile is
+    waited for or waits, and never leaves rows behind; two builds of one artifact at once (the
+    queued task and the command) do it once. Until it commits, tiles are thinned per request:
+    the same bytes (tests/geo/test_overview.py), slower at low zooms.
+    """
+    with transaction.atomic():
+        artifact = _pending().select_for_update().filter(pk=artifact_id).first()
+        if artifact is None:
+            return False
+        with connection.cursor() as cursor:
+            overview = build_overview(cursor, artifact_id=artifact.pk, part=artifact.feature_part, columns=artifact.metadata.get("columns", []),
+                                      bbox=artifact.bbox, count=artifact.feature_count)
+        if overview.zoom is None:
+            return False
+        Artifact.objects.filter(pk=artifact.pk).update(tile_overview_zoom=overview.zoom, tile_sparse_zoom=overview.sparse_zoom)
+    return True
+
+
+def wants_overview(*, geometry: str | None, part: int) -> bool:
+    """Whether an artifact loaded with this geometry into this partition is one a build is worth
+    queueing for: only points are thinned (geo.thinning), and only a big map, which has a
+    partition of its own, has low zooms worth thinning once (a small one is thinned per tile in
+    milliseconds)."""
+    return geometry == "point" and part != SHARED_PART
+
+
+def _pending():
     points = [kind.NAME for kind in kinds.KINDS if getattr(kind, "GEOMETRY", None) == "point"]
     # Also those with an overview but no sparse zoom (stored before it was looked for).
     missing = Q(tile_overview_zoom__isnull=True) | Q(tile_sparse_zoom__isnull=True)
-    pending = Artifact.objects.filter(missing, artifact_type__in=points).exclude(feature_part=SHARED_PART)
-    built = 0
-    for pk in pending.order_by("pk").values_list("pk", flat=True):
-        with transaction.atomic():
-            artifact = Artifact.objects.select_for_update().filter(missing, pk=pk).first()
-            if artifact is None:
-                continue  # deleted, or built by another run, meanwhile
-            with connection.cursor() as cursor:
-                overview = build_overview(cursor, artifact_id=pk, part=artifact.feature_part, columns=artifact.metadata.get("columns", []),
-                                          bbox=artifact.bbox, count=artifact.feature_count)
-            if overview.zoom is not None:
-                Artifact.objects.filter(pk=pk).update(tile_overview_zoom=overview.zoom, tile_sparse_zoom=overview.sparse_zoom)
-                built += 1
-    return built
+    return Artifact.objects.filter(missing, artifact_type__in=points).exclude(feature_part=SHARED_PART)

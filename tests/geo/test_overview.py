@@ -2,17 +2,22 @@
 
 import io
 import math
+import zipfile
 
 import mapbox_vector_tile
 import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django_tasks_db.models import DBTaskResult
 
 from geo.models import TileOverview
 from geo.overview import MAX_COLUMNS, MAX_ZOOM, MIN_SITES_PER_CELL, NEVER_SPARSE, overview_position, overview_zoom
+from geo.tasks import build_tile_overview
 from geo.thinning import CELLS_PER_TILE
 from icebox.models import Artifact
+from tests.engine.conftest import transactional
+from tests.engine.worker import Worker, wait_for
 from tests.maps_support import cells_of, expected_per_cell, grid_sites, tiles_of
 from tests.synthetic import hazard_map_csv, site_ids
 
@@ -31,6 +36,12 @@ def tied_map(nlon, nlat, *, step, lon0=7.5, lat0=42.5) -> bytes:
     return ("\n".join(out) + "\n").encode()
 
 
+def _named(data: bytes, name: str = "hazard_map-mean_tied.csv") -> io.BytesIO:
+    f = io.BytesIO(data)
+    f.name = name
+    return f
+
+
 def upload(client, data: bytes, name: str) -> dict:
     f = io.BytesIO(data)
     f.name = name
@@ -40,16 +51,77 @@ def upload(client, data: bytes, name: str) -> dict:
     return artifact
 
 
+def queued_builds() -> list[int]:
+    """The artifacts whose overview build is queued (geo.tasks.build_tile_overview), oldest first."""
+    tasks = DBTaskResult.objects.filter(task_path="geo.tasks.build_tile_overview", status="READY").order_by("enqueued_at")
+    return [task.args_kwargs["args"][0] for task in tasks]
+
+
+def run_queued_build(artifact_id: int) -> None:
+    """What the worker does with the artifact's queued task (the real worker: test_the_worker_builds_...)."""
+    task = DBTaskResult.objects.get(task_path="geo.tasks.build_tile_overview", args_kwargs__args=[artifact_id])
+    assert build_tile_overview.call(*task.args_kwargs["args"]) is True
+    task.delete()
+
+
 @pytest.fixture
 def twins(owner_client):
-    """The same 40,000-site map twice: one with its overview and sparse zoom, one thinned per
-    request at every zoom (as an artifact stored before either)."""
+    """The same 40,000-site map twice: one with its overview and sparse zoom (the worker has run
+    its queued build), one thinned per request at every zoom (its build not run yet, as an
+    artifact stored before overviews)."""
     data = tied_map(200, 200, step=0.025)
     with_overview = upload(owner_client, data, "hazard_map-mean_tied.csv")
     live = upload(owner_client, data, "hazard_map-mean_tied.csv")
-    Artifact.objects.filter(pk=live["id"]).update(tile_overview_zoom=None, tile_sparse_zoom=None)
-    TileOverview.objects.filter(artifact_id=live["id"]).delete()
+    assert queued_builds() == [with_overview["id"], live["id"]]
+    run_queued_build(with_overview["id"])
+    DBTaskResult.objects.all().delete()
     return with_overview, live, grid_sites(data)
+
+
+def test_an_upload_stores_no_overview_but_queues_its_build_which_the_worker_runs(owner_client, tmp_path):
+    """The upload answers without the overview (its tiles are thinned per request meanwhile,
+    the same bytes); a real worker process builds it once the upload has committed."""
+    response = owner_client.post("/artifacts", {"file": _named(tied_map(200, 200, step=0.025))}, format="multipart")
+    assert response.status_code == 201, response.content
+    [artifact] = response.json()["artifacts"]
+    assert Artifact.objects.get(pk=artifact["id"]).tile_overview_zoom is None
+    assert not TileOverview.objects.filter(artifact_id=artifact["id"]).exists()
+    assert queued_builds() == [artifact["id"]]
+
+
+@transactional
+def test_the_worker_builds_the_queued_overview_once_the_upload_has_committed(owner_client, tmp_path):
+    response = owner_client.post("/artifacts", {"file": _named(tied_map(200, 200, step=0.025))}, format="multipart")
+    assert response.status_code == 201, response.content
+    artifact_id = response.json()["artifacts"][0]["id"]
+    assert Artifact.objects.get(pk=artifact_id).tile_overview_zoom is None
+    with Worker("", tmp_path) as worker:
+        wait_for(lambda: not queued_builds() and Artifact.objects.get(pk=artifact_id).tile_overview_zoom is not None,
+                 timeout=120, what="the worker to build the overview", worker=worker)
+    assert TileOverview.objects.filter(artifact_id=artifact_id).exists()
+    assert Artifact.objects.get(pk=artifact_id).tile_sparse_zoom is not None
+
+
+def test_a_refused_upload_queues_no_build(owner_client):
+    good = tied_map(200, 200, step=0.025)
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("hazard_map-mean_tied.csv", good)
+        z.writestr("hazard_map-mean_bad.csv", good.replace(b"1.000000E-03", b"not-a-number", 1))
+    response = owner_client.post("/artifacts", {"file": _named(archive.getvalue(), "outputs.zip")}, format="multipart")
+    assert response.status_code == 400, response.content
+    assert queued_builds() == [] and not Artifact.objects.exists()
+
+
+def test_a_build_of_a_deleted_small_or_built_artifact_does_nothing(owner_client, twins):
+    with_overview, live, _ = twins
+    before = TileOverview.objects.count()
+    assert build_tile_overview.call(with_overview["id"]) is False  # built already
+    assert build_tile_overview.call(10**12) is False  # no such artifact
+    small = upload(owner_client, tied_map(100, 100, step=0.025), "hazard_map-mean_small.csv")
+    assert build_tile_overview.call(small["id"]) is False
+    assert TileOverview.objects.count() == before
+    assert build_tile_overview.call(live["id"]) is True
 
 
 def tile(client, artifact, z, x, y, **query):
@@ -65,6 +137,7 @@ def test_a_big_map_gets_an_overview_of_its_low_zooms_and_a_small_one_none(owner_
     assert set(TileOverview.objects.filter(artifact_id=with_overview["id"]).values_list("z", flat=True).distinct()) == set(range(zoom + 1))
     # Shared partition (ICEBOX_SHARED_PARTITION_MAX_ROWS): thinned per tile, in milliseconds.
     small = upload(owner_client, tied_map(100, 100, step=0.025), "hazard_map-mean_small.csv")
+    assert queued_builds() == []
     assert Artifact.objects.get(pk=small["id"]).tile_overview_zoom is None
     assert not TileOverview.objects.filter(artifact_id=small["id"]).exists()
 
@@ -215,6 +288,7 @@ def test_two_sites_closer_than_the_finest_cell_make_every_zoom_thinned(owner_cli
     data = ("\n".join(lines) + "\n").encode()
     assert max(shared_cell_zooms(grid_sites(data))) == MAX_ZOOM
     artifact = upload(owner_client, data, "hazard_map-mean_close.csv")
+    run_queued_build(artifact["id"])
     assert Artifact.objects.get(pk=artifact["id"]).tile_sparse_zoom == NEVER_SPARSE
     site = grid_sites(data)[0]
     assert "DISTINCT ON" in statements_of(owner_client, artifact, 16, *tiles_of([site], 16).pop())

@@ -1,7 +1,7 @@
-"""`manage.py icebox_tile_overviews`: thin the low zooms of big maps stored before overviews existed.
+"""`manage.py icebox_tile_overviews`: thin the low zooms of big maps that have no overview yet.
 
-Imports build their overview themselves (geo.overview); this is for the artifacts a database
-held before that. Safe beside running web processes and workers, and to run again: an artifact
+Imports queue their overview's build for the worker (geo.tasks); this is for the artifacts a
+database held before overviews existed, and for any whose queued build was lost. Safe beside running web processes and workers, and to run again: an artifact
 that has its overview is skipped. Until it runs, those maps' low-zoom tiles are thinned per
 request (the same tiles, slower).
 """
