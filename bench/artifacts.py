@@ -158,7 +158,7 @@ class Side:
 
 
 def measure(args, target, small: bytes, one: Side, many: Side) -> tuple[dict, dict]:
-    from geo.models import planner_for
+    from geo.models import READ_PLANNER, planner_for
 
     x, y = tile_of(SMALL["lon0"] + 0.45, SMALL["lat0"] + 0.45, TILE_Z)
     minlon, minlat, maxlon, maxlat = (float(v) for v in BBOX.split(","))
@@ -170,9 +170,9 @@ def measure(args, target, small: bytes, one: Side, many: Side) -> tuple[dict, di
 
     def sql_read(side: Side) -> float:
         start = time.perf_counter()
-        # The planner settings Icebox's reads use (geo.models.planner_for and the selectors').
+        # The planner settings Icebox's reads use (geo.models).
         side.sql.execute(
-            "SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0; " + planner_for(target)
+            READ_PLANNER + planner_for(target)
             + "SELECT count(*) FROM geo_feature WHERE part = %s AND artifact_id = %s AND geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)",
             [target.feature_part, target.pk, minlon, minlat, maxlon, maxlat],
         )

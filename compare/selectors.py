@@ -25,7 +25,7 @@ from django.db.models import F, Field, Func, QuerySet
 
 import kinds
 from core.exceptions import NotComparable
-from geo.models import features_of, planner_for
+from geo.models import READ_PLANNER, features_of, planner_for
 from geo.selectors import text_batches
 from geo.thinning import MVT_BUFFER, MVT_EXTENT, cell_sql, tile_cells, tile_search_box
 from icebox.models import Artifact
@@ -38,8 +38,6 @@ _DATA_QUANTITIES = ("poe", "iml")
 # with a margin so that the bounding box never cuts a site the exact distance would keep.
 _DEGREES_PER_METRE = 180.0 / (math.pi * 6371008.8) * 1.001
 
-# As in geo.selectors: no JIT nor parallel workers on these statements.
-_PLANNER = "SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0; "
 
 MATCH_BOTH, ONLY_A, ONLY_B = "both", "only_a", "only_b"
 
@@ -247,7 +245,7 @@ def comparison_summary(pair: Pair) -> dict:
                 aggregates.append(f"{function}({expression})")
                 params += [column] * count
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_PLANNER + planner_for(pair.a, pair.b) + f"SELECT {', '.join(aggregates)} FROM ({rows}) AS r", [*params, *row_params])
+        cursor.execute(READ_PLANNER + planner_for(pair.a, pair.b) + f"SELECT {', '.join(aggregates)} FROM ({rows}) AS r", [*params, *row_params])
         values = list(cursor.fetchone())
     matched, only_a, only_b, max_distance_km = values[:4]
     stats = {}
@@ -286,7 +284,7 @@ def comparison_tile(pair: Pair, *, z: int, x: int, y: int, layer: str) -> bytes:
     # The cells of geo.thinning's grid over the world, those of this tile and its buffer only.
     cx, cy = cell_sql("ST_X(r.g)", "ST_Y(r.g)", "%s")
     sql = (
-        _PLANNER + planner_for(pair.a, pair.b) + "SELECT ST_AsMVT(q, %s, %s, 'geom') FROM (SELECT DISTINCT ON (m.cx, m.cy) m.geom, m.props FROM ("
+        READ_PLANNER + planner_for(pair.a, pair.b) + "SELECT ST_AsMVT(q, %s, %s, 'geom') FROM (SELECT DISTINCT ON (m.cx, m.cy) m.geom, m.props FROM ("
         f"SELECT ST_AsMVTGeom(ST_Transform(r.g, 3857), ST_TileEnvelope(%s, %s, %s), %s, %s, true) AS geom, {cx} AS cx, {cy} AS cy,"
         f" {props} AS props, abs({difference}) AS thin_key, r.a_idx, r.b_idx FROM ({rows}) AS r) AS m"
         " WHERE m.geom IS NOT NULL AND m.cx BETWEEN %s AND %s AND m.cy BETWEEN %s AND %s"

@@ -41,6 +41,11 @@ class Feature(models.Model):
         db_table = "geo_feature"
 
 
+# Planner settings for every read of features (shared/PERF-NOTES.md): JIT compilation and parallel
+# workers cost more than they save on these short statements. SET LOCAL, sent with the statement.
+READ_PLANNER = "SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0; "
+
+
 def planner_for(*artifacts) -> str:
     """SET LOCAL statements for a statement reading these artifacts' rows ('' for none needed).
 

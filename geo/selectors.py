@@ -23,7 +23,7 @@ from django.db.models.functions import JSONObject
 import kinds
 from core.exceptions import NotFound
 from geo.filters import filter_features
-from geo.models import Feature, TileOverview, features_of, planner_for
+from geo.models import READ_PLANNER, Feature, TileOverview, features_of, planner_for
 from geo.overview import overview_position
 from geo.thinning import MVT_BUFFER, MVT_EXTENT, cell_sql, tile_cells, tile_search_box
 from icebox.selectors import ReadableArtifact, readable_row
@@ -33,14 +33,12 @@ from icebox.selectors import ReadableArtifact, readable_row
 # 10,000-feature bbox was two FETCHes, nearly all its time in the first: 40 ms against 35).
 FETCH_ROWS = 1000
 
-# Planner settings for every statement here (shared/PERF-NOTES.md): JIT compilation and parallel
-# workers cost more than they save on these short statements, and a cursor that will be read to
-# the end must be planned for all its rows, not for the first 10% (`cursor_tuple_fraction`).
-_PLANNER = "SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0; "
-_CURSOR_PLANNER = _PLANNER + "SET LOCAL cursor_tuple_fraction = 1; "
+# A cursor that will be read to the end must be planned for all its rows, not for the first 10%
+# (`cursor_tuple_fraction`).
+_CURSOR_PLANNER = READ_PLANNER + "SET LOCAL cursor_tuple_fraction = 1; "
 # A tile thinned per request sorts its rows with their properties (at most ~70,000 past the
 # overview's zooms): in memory, not in a temporary file.
-_TILE_PLANNER = _PLANNER + "SET LOCAL work_mem = '64MB'; "
+_TILE_PLANNER = READ_PLANNER + "SET LOCAL work_mem = '64MB'; "
 
 # Per-row feature text, assembled by PostgreSQL from `t` (idx, g, props). A row without geometry
 # (a table's, a logic tree's branch, a source drawn nowhere) is GeoJSON's `"geometry": null`:

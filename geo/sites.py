@@ -19,7 +19,7 @@ from django.db import connection
 import kinds
 from core.exceptions import InvalidParameter, NotFound
 from geo import interpolation, site_values
-from geo.models import planner_for
+from geo.models import READ_PLANNER, planner_for
 from icebox.selectors import ReadableArtifact, readable_row
 
 # Sites ordered by planar distance among which the spherical nearest is chosen.
@@ -30,7 +30,6 @@ DEFAULT_MAX_DISTANCE_KM = 100.0
 # Half the Earth's circumference: every point of the globe is within it.
 MAX_DISTANCE_KM = 20_016.0
 
-_PLANNER = "SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0; "
 _POINT = "ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)"
 # The partition key (geo.models.features_of) first: PostgreSQL plans on that one partition.
 _KNN = "(SELECT idx, geom, properties FROM geo_feature WHERE part = %(part)s AND artifact_id = %(artifact)s ORDER BY geom <-> {point} LIMIT {limit})"
@@ -73,7 +72,7 @@ class Site:
 def _query(sql: str, *, artifacts: list, **params) -> list[tuple]:
     # In autocommit the statements of one query string are one transaction: SET LOCAL holds for the SELECT.
     with connection.cursor() as cursor:
-        cursor.execute(_PLANNER + planner_for(*artifacts) + sql, params)
+        cursor.execute(READ_PLANNER + planner_for(*artifacts) + sql, params)
         return cursor.fetchall()
 
 

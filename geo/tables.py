@@ -20,7 +20,7 @@ from django.db.models import QuerySet
 
 from core.exceptions import InvalidParameter
 from geo.filters import filter_features
-from geo.models import Feature, features_of, planner_for
+from geo.models import READ_PLANNER, Feature, features_of, planner_for
 from geo.selectors import check_still_there, stream_collection
 from icebox.selectors import ReadableArtifact, readable_row
 
@@ -30,7 +30,6 @@ EXPOSURE_KIND = "exposure"
 FETCH_ROWS = 5000
 # Unjoined asset ids named in the error: enough to recognise what is wrong, not a dump.
 _SHOWN_UNJOINED = 5
-_PLANNER = "SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0; "
 
 
 def table_rows(readable: ReadableArtifact, *, filters: Mapping[str, object] | None, limit: int, offset: int) -> tuple[list[str], bool]:
@@ -42,7 +41,7 @@ def table_rows(readable: ReadableArtifact, *, filters: Mapping[str, object] | No
     sql = f"SELECT t.properties::text FROM ({base}) AS t ORDER BY t.idx LIMIT %s OFFSET %s"
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(_PLANNER + planner_for(artifact) + "SELECT 1")
+            cursor.execute(READ_PLANNER + planner_for(artifact) + "SELECT 1")
             cursor.execute(sql, [*params, limit + 1, offset])
             texts = [row[0] for row in cursor.fetchall()]
             check_still_there(artifact.pk)
@@ -59,7 +58,7 @@ def check_joins_assets(*, table: ReadableArtifact, exposure: ReadableArtifact, f
         )
     rows, params = _filtered(table, filters).values("properties").query.sql_with_params()
     sql = (
-        _PLANNER + f"SELECT DISTINCT t.properties ->> %s FROM ({rows}) AS t WHERE NOT EXISTS ("
+        READ_PLANNER + f"SELECT DISTINCT t.properties ->> %s FROM ({rows}) AS t WHERE NOT EXISTS ("
         f"SELECT 1 FROM {_feature_table()} a WHERE a.part = %s AND a.artifact_id = %s AND (a.properties ->> %s) = (t.properties ->> %s))"
         " ORDER BY 1 LIMIT %s"
     )
