@@ -70,7 +70,7 @@ def features_of(artifact) -> models.QuerySet:
 
 
 class TileOverview(models.Model):
-    """One cell of one low zoom of a big map, thinned at import (geo.overview): who it keeps.
+    """One cell of one low zoom of a big map, thinned once after its import (geo.overview): who it keeps.
 
     `winners[1]` (SQL arrays count from 1) is the cell's lowest idx, `winners[i + 1]` the idx
     with the cell's largest value of the artifact's i-th thinning column (geo.thinning.thin_columns),

@@ -60,7 +60,7 @@ _CELLS = "icebox_overview_cells"
 
 
 def overview_zoom(bbox: list[float] | None, count: int) -> int | None:
-    """The finest zoom to thin at import: the last at which the sites fill the cells of their
+    """The finest zoom to thin once: the last at which the sites fill the cells of their
     extent at least MIN_SITES_PER_CELL deep, as if spread evenly (None: not even zoom 0)."""
     if not bbox or count < MIN_SITES_PER_CELL:
         return None

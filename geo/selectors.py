@@ -272,7 +272,7 @@ def vector_tile(
     Thinned (geo.thinning): of the features in one cell, only the one with the largest `thin_by`
     value is kept (ties and no value: the lowest idx; no `thin_by`: the lowest idx), so a
     tile's size is bounded by its cells, not by the map. Up to the artifact's overview zoom the
-    winners were chosen at import (geo.overview); finer, or filtered, they are chosen here; from
+    winners were chosen after the import (geo.overview); finer, or filtered, they are chosen here; from
     the artifact's sparse zoom on no two of its sites share a cell, and the tile is not thinned.
     Empty bytes: no feature in the tile. NotFound: the artifact was deleted after the caller
     looked it up (its partition may be gone already, which would look like an empty tile); the
@@ -340,7 +340,7 @@ def _tile_sql(*, source: str, thinned: bool, properties: int | None, filters: in
         + ' AND (f."properties" -> %s) = %s::jsonb' * filters
     )
     if source == "overview":
-        # The cells' winners, chosen at import, then each one's row by primary key.
+        # The cells' winners, chosen after the import, then each one's row by primary key.
         rows = (
             f'SELECT {columns} FROM (SELECT o."winners"[%s] AS idx FROM {quote(TileOverview._meta.db_table)} o'
             ' WHERE o."artifact_id" = %s AND o."z" = %s AND o."cx" BETWEEN %s AND %s AND o."cy" BETWEEN %s AND %s) AS s'

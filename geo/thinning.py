@@ -33,7 +33,7 @@ def cell_sql(lon: str, lat: str, zoom: str) -> tuple[str, str]:
     Cells are a grid over the whole Mercator world, not per tile: the cell of a point at zoom z
     is its Mercator position times 2**(z + 7), floored, so a cell of zoom z is exactly four of
     zoom z + 1 (scaling by a power of two is exact in floating point). That is what lets
-    geo.overview thin each zoom from the one below at import, and a tile ask for the cells in
+    geo.overview thin each zoom from the one below once, and a tile ask for the cells in
     its range. Latitudes are clamped short of the poles, where the logarithm has no value (such
     a site is outside every Mercator tile anyway).
     """

@@ -59,8 +59,9 @@ class Artifact(models.Model):
     # PostgreSQL prunes to that one partition when it plans the statement. 0 for an artifact
     # without rows: a read finds nothing in the shared partition.
     feature_part = models.BigIntegerField(default=0)
-    # The finest zoom whose tiles read the thinning done at import (geo.overview); None: every
-    # zoom is thinned per request (small artifacts, lines and polygons, artifacts stored before).
+    # The finest zoom whose tiles read the thinning done once, by the worker after the import
+    # (geo.overview); None: every zoom is thinned per request (small artifacts, lines and
+    # polygons, a big map whose build has not run yet).
     tile_overview_zoom = models.SmallIntegerField(null=True, blank=True)
     # The coarsest zoom from which on no two sites share a thinning cell (geo.overview): tiles of
     # it and finer skip the thinning, which would keep every site anyway. None: not known (every
