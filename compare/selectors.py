@@ -26,7 +26,7 @@ from django.db.models import F, Field, Func, QuerySet
 import kinds
 from core.exceptions import NotComparable
 from geo.models import READ_PLANNER, features_of, planner_for
-from geo.selectors import text_batches
+from geo.selectors import comma_joined, text_batches
 from geo.thinning import MVT_BUFFER, MVT_EXTENT, cell_sql, tile_cells, tile_search_box
 from icebox.models import Artifact
 from icebox.selectors import ReadableArtifact, readable_row
@@ -223,11 +223,11 @@ def comparison_chunks(pair: Pair) -> Iterator[bytes]:
         f"({props})::text || '}}' FROM ({rows}) AS r ORDER BY r.a_idx NULLS LAST, r.b_idx"
     )
     yield b'{"type":"FeatureCollection","features":['
-    separator = b""
+    first = True
     with transaction.atomic():
         for batch in text_batches(sql, [*prop_params, *row_params], artifacts=(pair.a, pair.b), checked=False):
-            yield separator + b",".join(batch)
-            separator = b","
+            yield comma_joined(batch, first=first)
+            first = False
     yield b"]}"
 
 

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from artifacts.services import artifact_delete, artifact_upload
 from core.exceptions import NotFound
-from geo.selectors import FETCH_ROWS, feature_collection_chunks, feature_text, vector_tile
+from geo.selectors import FETCH_ROWS, comma_joined, feature_collection_chunks, feature_text, vector_tile
 from icebox.selectors import ReadableArtifact, readable_artifact
 from tests.conftest import fixture_bytes
 from tests.pg_sessions import other_session
@@ -158,3 +158,10 @@ def test_each_feature_text_of_a_subset_is_made_after_the_sort_as_its_row_is_fetc
     outputs = [line for line in plan if line.strip().startswith("Output:")]
     making_text = [n for n, line in enumerate(outputs) if "st_asgeojson" in line]
     assert making_text == [0], outputs  # the top node's output only
+
+
+def test_batches_comma_joined_one_after_another_are_the_members_joined_by_commas():
+    batches = [[b'{"a":1}', b'{"b":2}'], [b'{"c":3}'], [b'{"d":"\xc3\xa9"}', b"{}"]]
+    chunks = [comma_joined(batch, first=n == 0) for n, batch in enumerate(batches)]
+    assert b"".join(chunks) == b",".join(member for batch in batches for member in batch)
+    assert json.loads(b"[" + b"".join(chunks) + b"]") == [{"a": 1}, {"b": 2}, {"c": 3}, {"d": "é"}, {}]
