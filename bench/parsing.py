@@ -207,7 +207,7 @@ def _breakdown(user, file_name: str, data: bytes) -> dict:
             return "PostgreSQL: checks, points and properties (INSERT ... SELECT)"
         if "PRIMARY KEY" in sql or "CREATE INDEX" in sql:
             return "primary key, GiST and filter indexes"
-        if sql.startswith("ANALYZE"):
+        if sql.startswith("ANALYZE") or "; ANALYZE " in sql:
             return "ANALYZE"
         return "other statements"
 

@@ -47,11 +47,14 @@ def setup() -> None:
     from rest_framework.authtoken.models import Token
 
     from artifacts.services import artifact_upload
+    from geo.overview import build_artifact_overview
 
     user = get_user_model().objects.create_user("bench")
     Token.objects.create(user=user)
     data = hazard_map_csv(400, 250, lon0=5.0, lat0=40.0, step=0.05, imts=("PGA", "SA(0.2)", "SA(1.0)"), poes=("0.002105", "0.000404"))
-    artifact_upload(owner=user, file_name="hazard_map-mean_100000.csv", data=data)
+    [artifact] = artifact_upload(owner=user, file_name="hazard_map-mean_100000.csv", data=data)
+    # What the worker does once the upload has committed: tiles are measured as they are served then.
+    build_artifact_overview(artifact.pk)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
 

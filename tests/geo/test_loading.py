@@ -88,3 +88,22 @@ def test_postgis_refuses_a_malformed_shape_and_nothing_is_left():
     assert str(caught.value) == "rows.csv: row 1: PostGIS refused the geometry: geometry requires more points"
 
     assert partition_count() == before
+
+
+@pytest.mark.django_db
+def test_a_partition_of_its_own_has_statistics_from_a_small_sample_once_stored(settings):
+    """The planner's statistics are there as soon as the artifact is (without them the nearest
+    site was found by sorting every site), from a sample of STATISTICS_TARGET x 300 rows."""
+    from geo.loading import STATISTICS_TARGET, partition_name
+
+    settings.ICEBOX_SHARED_PARTITION_MAX_ROWS = 10
+    owner = get_user_model().objects.create_user("owner")
+    rows = [((5.0 + (n % 100) * 0.01, 40.0 + (n // 100) * 0.01), (n, n % 2 == 0, f"t{n}", n * 0.5)) for n in range(5000)]
+    artifact = artifact_create(owner=owner, table=table(rows, geometry="point"))
+    assert artifact.feature_part == artifact.pk
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT attname, histogram_bounds::text FROM pg_stats WHERE tablename = %s", [partition_name(artifact.pk)])
+        stats = dict(cursor.fetchall())
+    assert {"idx", "geom", "properties", "artifact_id"} <= set(stats)
+    # A histogram has at most target + 1 bounds: the partition was analysed with the small target.
+    assert len(stats["idx"].strip("{}").split(",")) == STATISTICS_TARGET + 1
