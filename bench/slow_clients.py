@@ -77,6 +77,7 @@ def run(args) -> dict:
     from rest_framework.authtoken.models import Token
 
     from artifacts.services import artifact_upload
+    from geo.overview import build_artifact_overview
     from tests.web_server import Gunicorn, raw_session, sha256_of_stream
 
     nlon, nlat = 1000, max(1, args.sites // 1000)
@@ -86,6 +87,8 @@ def run(args) -> dict:
     data = hazard_map_csv(nlon, nlat, lon0=LON0, lat0=LAT0, step=STEP, imts=IMTS, poes=POES)
     [artifact] = artifact_upload(owner=user, file_name=f"hazard_map-mean_{nlon * nlat}.csv", data=data)
     del data
+    # What the worker does once the upload has committed: the tiles are read as they are served then.
+    build_artifact_overview(artifact.pk)
 
     # Tiles anywhere on the map, at the zooms a viewer shows it.
     tiles = []
