@@ -191,6 +191,11 @@ def _floor_gmf(sql, data: bytes):
     return lambda: _timed(sql, "floor_gmf", load)
 
 
+# The breakdown's row for what the worker does once an upload has committed
+# (geo.tasks.build_tile_overview): printed below the upload's total, not in it.
+_AFTER_UPLOAD = "after the upload, in the worker: the tile overview and sparse zoom"
+
+
 def _breakdown(user, file_name: str, data: bytes) -> dict:
     """Seconds of one in-process upload by kind of work: each statement timed, the rest is Python."""
     from django.db import connection
@@ -229,7 +234,7 @@ def _breakdown(user, file_name: str, data: bytes) -> dict:
     start = time.perf_counter()
     for artifact in artifacts:
         build_artifact_overview(artifact.pk)
-    spent["after the upload, in the worker: the tile overview and sparse zoom"] = time.perf_counter() - start
+    spent[_AFTER_UPLOAD] = time.perf_counter() - start
     for artifact in artifacts:
         artifact_delete(artifact=artifact)
     return spent
@@ -255,11 +260,10 @@ def print_tables(rows: dict, breakdown: dict, elapsed: float, args) -> None:
         print("| work | " + " | ".join(names) + " |")
         print("|---|" + "---|" * len(names))
         keys = [key for key in next(iter(breakdown.values())) if key != "total"]
-        after = "after the upload, in the worker: the tile overview and sparse zoom"
-        for key in dict.fromkeys(k for b in breakdown.values() for k in b if k not in ("total", after)) or keys:
+        for key in dict.fromkeys(k for b in breakdown.values() for k in b if k not in ("total", _AFTER_UPLOAD)) or keys:
             print(f"| {key} | " + " | ".join(_fmt(breakdown[n].get(key, 0.0)) for n in names) + " |")
         print("| total | " + " | ".join(_fmt(breakdown[n]["total"]) for n in names) + " |")
-        print(f"| {after} | " + " | ".join(_fmt(breakdown[n].get(after, 0.0)) for n in names) + " |")
+        print(f"| {_AFTER_UPLOAD} | " + " | ".join(_fmt(breakdown[n].get(_AFTER_UPLOAD, 0.0)) for n in names) + " |")
 
 
 def _fmt(seconds: float) -> str:

@@ -5,14 +5,14 @@ sites, and thinning them per request (geo.thinning: one per cell, the largest va
 sorted every one of them, 1.5 s a tile. The cells of a zoom are a grid over the world, and a
 cell of zoom z is exactly four cells of zoom z + 1, so the winners of zoom z are the winners
 among the winners of zoom z + 1: the import thins the finest overview zoom from the rows once
-per column a tile may be thinned by, then each coarser zoom from the one below.
+per column a tile may be thinned by, then each coarser zoom from the one below. A row here is
+one cell of one zoom with its winner for each thinning column; a tile reads the winners of its
+cells by this table's primary key, and the features by theirs.
 
 Built by the worker, not by the upload: the import queues `geo.tasks.build_tile_overview` in its
 own transaction, and the worker builds the overview once the import has committed. Building it
 inside the upload cost a 1M-site map about 4 s of its 13.6 s (README, Performance), for tiles
-that are the same bytes without it (thinned per request meanwhile). A row here is
-one cell of one zoom with its winner for each thinning column; a tile reads the winners of its
-cells by this table's primary key, and the features by theirs.
+that are the same bytes without it (thinned per request meanwhile).
 
 The same pass finds the map's sparse zoom: the coarsest from which on no two sites share a cell
 (Artifact.tile_sparse_zoom). Finer tiles would keep every site they cover, so they skip the
@@ -100,9 +100,10 @@ class Overview(NamedTuple):
 def build_overview(cursor, *, artifact_id: int, part: int, columns: list[dict], bbox: list[float] | None, count: int) -> Overview:
     """Thin the artifact's zooms 0..overview_zoom into TileOverview, and find its sparse zoom.
 
-    Runs in the caller's transaction (build_artifact_overview's), on rows already loaded. A cell's winner for a column is found without sorting the rows: one pass
-    takes each cell's largest value of every column (a hash aggregate), a second finds, per cell
-    and column, the lowest idx holding that value (a hash join to the first). Each coarser zoom
+    Runs in the caller's transaction (build_artifact_overview's), on rows already loaded. A
+    cell's winner for a column is found without sorting the rows: one pass takes each cell's
+    largest value of every column (a hash aggregate), a second finds, per cell and column, the
+    lowest idx holding that value (a hash join to the first). Each coarser zoom
     does the same over the cells of the zoom below, with their winners and maxima. Cost on a
     1M-site map with six columns: 6.6-6.8 s, half of it copying the sites' cells and values into
     a temporary table, a third finding the finest zoom's winners (README, Performance).

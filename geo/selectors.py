@@ -202,8 +202,8 @@ def text_batches(sql: str, params: list, *, artifacts: tuple, checked: bool = Tr
     One round trip sends the planner settings (a cursor read to its end, and planner_for the
     artifacts), declares the cursor and, when `checked`, checks that every one of `artifacts` is
     still there (check_still_there's reasoning: the check runs once the declared statement holds
-    their rows); then one FETCH a batch, none after a
-    short batch, and the transaction's end closes the cursor. (With Django's server-side cursor
+    their rows); then one FETCH a batch, none after a short batch, and the transaction's end
+    closes the cursor. (With Django's server-side cursor
     the settings, the DECLARE, the check and CLOSE were a round trip each, and the stream ended
     on an empty FETCH.)
 
