@@ -27,6 +27,7 @@ MAX_COLUMNS are thinned live.
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import NamedTuple
 
@@ -54,6 +55,8 @@ NEVER_SPARSE = MAX_TILE_ZOOM + 1
 MAX_COLUMNS = 32
 # The import's hash tables of a million rows stay in memory rather than in temporary files.
 _WORK_MEM = "256MB"
+
+log = logging.getLogger(__name__)
 
 _SITES = "icebox_overview_sites"
 _CELLS = "icebox_overview_cells"
@@ -200,17 +203,38 @@ def build_missing_overviews() -> int:
     return sum(build_artifact_overview(pk) for pk in _pending().order_by("pk").values_list("pk", flat=True))
 
 
-def build_artifact_overview(artifact_id: int) -> bool:
+def build_lost_overviews() -> int:
+    """Housekeeping's step (icebox.housekeeping): build_missing_overviews without waiting, one
+    failure not stopping the rest; how many got one.
+
+    A build queued by an import is lost when its worker is killed (its task stays RUNNING) and
+    not retried when it failed; the map is right meanwhile but slow at low zooms. No clock and no
+    task status decides what was lost: a build running in a live worker holds its artifact's row
+    (build_artifact_overview) and is skipped; a build still queued is done here or by its task,
+    whichever comes first, and the other finds it built. A failing build is logged and tried
+    again at the next sweep.
+    """
+    built = 0
+    for pk in _pending().order_by("pk").values_list("pk", flat=True):
+        try:
+            built += build_artifact_overview(pk, wait=False)
+        except Exception:  # noqa: BLE001 - one map's failure must not keep the others slow
+            log.exception("building the tile overview of artifact %s failed", pk)
+    return built
+
+
+def build_artifact_overview(artifact_id: int, *, wait: bool = True) -> bool:
     """Thin the low zooms of one artifact and find its sparse zoom, if it has neither yet and is a
     big map of points (False otherwise: deleted, built already, small, or no zoom worth thinning).
 
     In a short transaction of its own, the artifact's row locked, so that a delete meanwhile is
     waited for or waits, and never leaves rows behind; two builds of one artifact at once (the
-    queued task and the command) do it once. Until it commits, tiles are thinned per request:
+    queued task and the command) do it once. `wait=False`: a row locked already (a build or a
+    delete in progress) is left alone, False. Until it commits, tiles are thinned per request:
     the same bytes (tests/geo/test_overview.py), slower at low zooms.
     """
     with transaction.atomic():
-        artifact = _pending().select_for_update().filter(pk=artifact_id).first()
+        artifact = _pending().select_for_update(skip_locked=not wait).filter(pk=artifact_id).first()
         if artifact is None:
             return False
         with connection.cursor() as cursor:

@@ -1,6 +1,7 @@
 """The low zooms of a big map thinned at import (geo.overview): the same tiles as thinning per request."""
 
 import io
+import logging
 import math
 import zipfile
 
@@ -9,16 +10,20 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
+from geo import overview
 from geo.models import TileOverview
-from geo.overview import MAX_COLUMNS, MAX_ZOOM, MIN_SITES_PER_CELL, NEVER_SPARSE, overview_position, overview_zoom
+from geo.overview import MAX_COLUMNS, MAX_ZOOM, MIN_SITES_PER_CELL, NEVER_SPARSE, build_lost_overviews, overview_position, overview_zoom
 from geo.tasks import build_tile_overview
 from geo.thinning import CELLS_PER_TILE
+from icebox import housekeeping
 from icebox.models import Artifact
 from tests.engine.conftest import transactional
 from tests.engine.worker import Worker, wait_for
 from tests.maps_support import cells_of, expected_per_cell, grid_sites, tiles_of
+from tests.pg_sessions import other_session
 from tests.synthetic import hazard_map_csv, site_ids
 
 COLUMNS = ["PGA-0.002105", "PGA-0.000404", "SA(0.2)-0.002105", "SA(0.2)-0.000404"]
@@ -254,6 +259,68 @@ def test_the_command_finds_the_sparse_zoom_of_a_map_stored_with_an_overview_befo
     Artifact.objects.filter(pk=with_overview["id"]).update(tile_sparse_zoom=None)
     call_command("icebox_tile_overviews", stdout=io.StringIO())
     assert Artifact.objects.get(pk=with_overview["id"]).tile_sparse_zoom == sparse
+
+
+LOST_BUILDS = "tile overviews whose build was lost or failed"
+
+
+@transactional
+def test_housekeeping_builds_the_overview_whose_queued_build_a_killed_worker_lost(owner_client):
+    artifact = upload(owner_client, tied_map(200, 200, step=0.025), "hazard_map-mean_tied.csv")
+    # What a worker killed during the build leaves: the task RUNNING for ever, and nothing built
+    # (its transaction ended with its session).
+    assert DBTaskResult.objects.filter(task_path="geo.tasks.build_tile_overview").update(status=TaskResultStatus.RUNNING) == 1
+    assert housekeeping.sweep()[LOST_BUILDS] == 1
+    built = Artifact.objects.get(pk=artifact["id"])
+    assert built.tile_overview_zoom is not None and built.tile_sparse_zoom is not None
+    assert TileOverview.objects.filter(artifact_id=artifact["id"]).exists()
+    assert housekeeping.sweep()[LOST_BUILDS] == 0
+
+
+@transactional
+def test_housekeeping_skips_a_build_in_progress_without_waiting_for_it(owner_client, caplog):
+    artifact = upload(owner_client, tied_map(200, 200, step=0.025), "hazard_map-mean_tied.csv")
+    builder = other_session()
+    try:
+        with builder.cursor() as cursor, connection.cursor() as ours:
+            # A live worker's build holds the artifact's row until it commits.
+            cursor.execute("SELECT 1 FROM icebox_artifact WHERE id = %s FOR UPDATE", [artifact["id"]])
+            # Waiting would time out (a failed build, logged) rather than hang the suite.
+            ours.execute("SET lock_timeout = '10s'")
+            try:
+                with caplog.at_level(logging.ERROR, logger="geo.overview"):
+                    assert build_lost_overviews() == 0
+            finally:
+                ours.execute("RESET lock_timeout")
+            assert caplog.text == ""
+        assert Artifact.objects.get(pk=artifact["id"]).tile_overview_zoom is None
+        # A rollback releases the row before it answers.
+        builder.rollback()
+    finally:
+        builder.close()
+    assert build_lost_overviews() == 1
+
+
+def test_one_failing_build_is_logged_and_the_others_are_still_built(owner_client, monkeypatch, caplog):
+    first = upload(owner_client, tied_map(200, 200, step=0.025), "hazard_map-mean_tied.csv")
+    second = upload(owner_client, tied_map(200, 200, step=0.025), "hazard_map-mean_tied.csv")
+    real = overview.build_overview
+
+    def failing_for_the_first(cursor, *, artifact_id, **kwargs):
+        if artifact_id == first["id"]:
+            raise RuntimeError("disk full")
+        return real(cursor, artifact_id=artifact_id, **kwargs)
+
+    monkeypatch.setattr(overview, "build_overview", failing_for_the_first)
+    with caplog.at_level(logging.ERROR, logger="geo.overview"):
+        assert build_lost_overviews() == 1
+    assert f"building the tile overview of artifact {first['id']} failed" in caplog.text
+    assert Artifact.objects.get(pk=first["id"]).tile_overview_zoom is None
+    assert Artifact.objects.get(pk=second["id"]).tile_overview_zoom is not None
+    # Tried again at the next sweep.
+    monkeypatch.setattr(overview, "build_overview", real)
+    assert build_lost_overviews() == 1
+    assert Artifact.objects.get(pk=first["id"]).tile_overview_zoom is not None
 
 
 def shared_cell_zooms(sites) -> set[int]:
