@@ -75,7 +75,7 @@ def artifact_create(*, owner, table: Table, name: str | None = None, metadata: d
             artifact.bbox = loaded.bbox
             artifact.feature_part = loaded.part
             artifact.save(update_fields=["feature_count", "bbox", "feature_part"])
-            if wants_overview(geometry=table.geometry, part=loaded.part):
+            if wants_overview(artifact):
                 # Queued in this transaction (the queue is a table): a refused import queues
                 # nothing, and the worker builds it only once the rows are committed.
                 build_tile_overview.enqueue(artifact.pk)

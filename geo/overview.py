@@ -246,16 +246,21 @@ def build_artifact_overview(artifact_id: int, *, wait: bool = True) -> bool:
     return True
 
 
-def wants_overview(*, geometry: str | None, part: int) -> bool:
-    """Whether an artifact loaded with this geometry into this partition is one a build is worth
-    queueing for: only points are thinned (geo.thinning), and only a big map, which has a
-    partition of its own, has low zooms worth thinning once (a small one is thinned per tile in
-    milliseconds)."""
-    return geometry == "point" and part != SHARED_PART
+def wants_overview(artifact: Artifact) -> bool:
+    """Whether a build is worth queueing for an artifact just loaded: the rule that picks what
+    to build (_pending), on the row in hand. Only kinds of points are thinned (geo.thinning, by
+    the kind as tiles are), and only a big map, which has a partition of its own, has low zooms
+    worth thinning once (a small one is thinned per tile in milliseconds)."""
+    return artifact.artifact_type in _point_kinds() and artifact.feature_part not in (None, SHARED_PART)
+
+
+def _point_kinds() -> list[str]:
+    # By the kind, not by the loaded table's geometry: a job's sites with a depth on some rows
+    # only are read as "mixed" (the loader writes the missing depths as nulls), all points.
+    return [kind.NAME for kind in kinds.KINDS if getattr(kind, "GEOMETRY", None) == "point"]
 
 
 def _pending():
-    points = [kind.NAME for kind in kinds.KINDS if getattr(kind, "GEOMETRY", None) == "point"]
     # Also those with an overview but no sparse zoom (stored before it was looked for).
     missing = Q(tile_overview_zoom__isnull=True) | Q(tile_sparse_zoom__isnull=True)
-    return Artifact.objects.filter(missing, artifact_type__in=points).exclude(feature_part=SHARED_PART)
+    return Artifact.objects.filter(missing, artifact_type__in=_point_kinds(), feature_part__isnull=False).exclude(feature_part=SHARED_PART)

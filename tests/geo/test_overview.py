@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
+from artifacts.services import artifact_create
 from geo import overview
 from geo.models import TileOverview
 from geo.overview import MAX_COLUMNS, MAX_ZOOM, MIN_SITES_PER_CELL, NEVER_SPARSE, build_lost_overviews, overview_position, overview_zoom
@@ -22,6 +23,7 @@ from icebox import housekeeping
 from icebox.models import Artifact
 from tests.engine.conftest import transactional
 from tests.engine.worker import Worker, wait_for
+from tests.kinds.test_input_kinds import read_as
 from tests.maps_support import cells_of, expected_per_cell, grid_sites, tiles_of
 from tests.pg_sessions import other_session
 from tests.synthetic import hazard_map_csv, site_ids
@@ -116,6 +118,19 @@ def test_a_refused_upload_queues_no_build(owner_client):
     response = owner_client.post("/artifacts", {"file": _named(archive.getvalue(), "outputs.zip")}, format="multipart")
     assert response.status_code == 400, response.content
     assert queued_builds() == [] and not Artifact.objects.exists()
+
+
+def test_a_big_map_of_points_read_as_mixed_for_the_loader_queues_its_build_too(owner):
+    """A job's sites with a depth on some rows only: every row a point (the table says "mixed" so
+    that the loader writes the missing depths as nulls), its tiles thinned as points'. Its build
+    is queued like any big map's (it was not while the upload judged by the table's geometry)."""
+    data = b"".join(f"{5 + i % 200 * 0.025:.5f},{42 + i // 200 * 0.025:.5f}{',-1.0' if i % 2 else ''}\n".encode() for i in range(40_000))
+    table = read_as("sites", {"s.csv": data}, "s.csv")
+    assert table.geometry == "mixed"
+    artifact = artifact_create(owner=owner, table=table)
+    assert queued_builds() == [artifact.pk]
+    run_queued_build(artifact.pk)
+    assert Artifact.objects.get(pk=artifact.pk).tile_overview_zoom is not None
 
 
 def test_a_build_of_a_deleted_small_or_built_artifact_does_nothing(owner_client, twins):
