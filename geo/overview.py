@@ -205,22 +205,24 @@ def build_missing_overviews() -> int:
 
 def build_lost_overviews() -> int:
     """Housekeeping's step (icebox.housekeeping): build_missing_overviews without waiting, one
-    failure not stopping the rest; how many got one.
+    failure not stopping the rest, and at most one map built a round; how many got one (0 or 1).
 
     A build queued by an import is lost when its worker is killed (its task stays RUNNING) and
     not retried when it failed; the map is right meanwhile but slow at low zooms. No clock and no
     task status decides what was lost: a build running in a live worker holds its artifact's row
     (build_artifact_overview) and is skipped; a build still queued is done here or by its task,
     whichever comes first, and the other finds it built. A failing build is logged and tried
-    again at the next sweep.
+    again at the next round. One map a round (a 1M-site map takes seconds): a backlog (maps
+    stored before overviews existed) must not hold up a worker's start nor the round's other
+    steps; `manage.py icebox_tile_overviews` builds a backlog at once.
     """
-    built = 0
     for pk in _pending().order_by("pk").values_list("pk", flat=True):
         try:
-            built += build_artifact_overview(pk, wait=False)
+            if build_artifact_overview(pk, wait=False):
+                return 1
         except Exception:  # noqa: BLE001 - one map's failure must not keep the others slow
             log.exception("building the tile overview of artifact %s failed", pk)
-    return built
+    return 0
 
 
 def build_artifact_overview(artifact_id: int, *, wait: bool = True) -> bool:

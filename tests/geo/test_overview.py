@@ -292,6 +292,20 @@ def test_housekeeping_builds_the_overview_whose_queued_build_a_killed_worker_los
     assert housekeeping.sweep()[LOST_BUILDS] == 0
 
 
+def test_housekeeping_builds_one_lost_overview_a_round(owner_client):
+    """A backlog is built one map a round, so that it holds up neither a worker's start nor the
+    round's other steps."""
+    first = upload(owner_client, tied_map(200, 200, step=0.025), "hazard_map-mean_tied.csv")
+    second = upload(owner_client, tied_map(200, 200, step=0.025), "hazard_map-mean_tied.csv")
+    DBTaskResult.objects.all().delete()  # both builds lost
+    assert build_lost_overviews() == 1
+    assert Artifact.objects.get(pk=first["id"]).tile_overview_zoom is not None
+    assert Artifact.objects.get(pk=second["id"]).tile_overview_zoom is None
+    assert build_lost_overviews() == 1
+    assert Artifact.objects.get(pk=second["id"]).tile_overview_zoom is not None
+    assert build_lost_overviews() == 0
+
+
 @transactional
 def test_housekeeping_skips_a_build_in_progress_without_waiting_for_it(owner_client, caplog):
     artifact = upload(owner_client, tied_map(200, 200, step=0.025), "hazard_map-mean_tied.csv")
